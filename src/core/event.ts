@@ -1,0 +1,93 @@
+/**
+ * The event every stage sees, shaped like CrowdSec's `types.Event` (spec §1.2) so that hub
+ * expressions (`evt.Parsed.program`, `evt.Line.Labels.type`, `evt.GetMeta('x')`) work
+ * unchanged. Field names are the Go names on purpose.
+ *
+ * String maps are `Map<string, string>`: the expr engine reads a missing key of such a
+ * map as "" (Go's zero value), never as nil (spec §1.2).
+ */
+
+export const EventType = { LOG: 0, OVFLW: 1 } as const;
+export const ExpectMode = { LIVE: 0, TIMEMACHINE: 1 } as const;
+
+export type StringMap = Map<string, string>;
+
+export interface Line {
+  Raw: string;
+  Src: string;
+  Time: Date;
+  Labels: StringMap;
+  Module: string;
+  Process: boolean;
+}
+
+/** Minimal alert view used by postoverflow expressions (filled by the scenarios stage). */
+export interface RuntimeAlert {
+  Mapkey: string;
+  BucketId: string;
+  Whitelisted: boolean;
+  Reprocess: boolean;
+  Sources: Map<string, unknown>;
+  Alert: unknown;
+  APIAlerts: unknown[];
+  GetSources(): string[];
+}
+
+export class PEvent {
+  Type: number = EventType.LOG;
+  ExpectMode: number = ExpectMode.LIVE;
+  Whitelisted = false;
+  WhitelistReason = '';
+  Stage = '';
+  Line: Line;
+  Parsed: StringMap = new Map();
+  Enriched: StringMap = new Map();
+  Meta: StringMap = new Map();
+  Overflow: RuntimeAlert | null = null;
+  /** Go zero time is represented by null; set to "now" when parsing starts. */
+  Time: Date | null = null;
+  StrTime = '';
+  StrTimeFormat = '';
+  MarshaledTime = '';
+  Process = false;
+
+  constructor(line: Line) {
+    this.Line = line;
+  }
+
+  /** `evt.GetType()` in expressions. */
+  GetType(): string {
+    return this.Type === EventType.OVFLW ? 'overflow' : 'log';
+  }
+
+  /** `evt.GetMeta(key)`: LOG reads Meta; OVFLW returns the first non-empty value among its alert's events. */
+  GetMeta(key: string): string {
+    if (this.Type === EventType.LOG) return this.Meta.get(key) ?? '';
+    const alert = this.Overflow?.Alert as { Events?: { Meta?: { key: string; value: string }[] }[] } | undefined;
+    for (const ev of alert?.Events ?? []) {
+      for (const m of ev.Meta ?? []) if (m.key === key && m.value !== '') return m.value;
+    }
+    return '';
+  }
+}
+
+/** Builds a LOG event for one raw line, as acquisition would. */
+export function newLogEvent(raw: string, opts: {
+  src?: string;
+  module?: string;
+  labels?: Record<string, string> | StringMap;
+  time?: Date;
+  mode?: number;
+}): PEvent {
+  const labels = opts.labels instanceof Map ? new Map(opts.labels) : new Map(Object.entries(opts.labels ?? {}));
+  const ev = new PEvent({
+    Raw: raw,
+    Src: opts.src ?? '',
+    Time: opts.time ?? new Date(),
+    Labels: labels,
+    Module: opts.module ?? 'file',
+    Process: true,
+  });
+  ev.ExpectMode = opts.mode ?? ExpectMode.LIVE;
+  return ev;
+}
