@@ -1,0 +1,754 @@
+/**
+ * The decision store: alerts and decisions in one LMDB environment, with secondary indexes
+ * (value, until, address interval, alert), a change log keyed by a monotonically increasing
+ * seq, and persisted id counters. Table and key layouts are drawn in records.ts.
+ *
+ * Concurrency: several processes may open the same directory (the daemon, the API, operator
+ * commands). Every mutation runs inside one LMDB write transaction (LMDB holds a single
+ * writer lock across processes), and everything it depends on — id and seq counters, which
+ * decisions match a delete filter — is read inside that transaction, so two writers never
+ * hand out the same id or emit changes out of order. Readers call `refresh()` to see other
+ * processes' commits immediately.
+ *
+ * Durability: by default a write's promise resolves only once LMDB reports the commit
+ * flushed to disk (`env.flushed`), so an acknowledged write survives `kill -9` and power
+ * loss alike. `noSync` is for tests that do not test durability.
+ */
+import { mkdirSync } from 'node:fs';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { addrToBytes, blockEnd, bytesToAddr, isAddressScope, maskTo, parseInterval, type AddrInterval } from './address.js';
+import {
+  compileAlertFilter,
+  compileDecisionFilter,
+  isActive,
+  matchAlert,
+  matchDecision,
+  parseGoDuration,
+  type AlertFilter,
+  type CompiledAlertFilter,
+  type CompiledDecisionFilter,
+  type DecisionFilter,
+} from './filters.js';
+import {
+  addrKey,
+  alertDecisionKey,
+  capAlertMeta,
+  capEventMeta,
+  getU48,
+  parseRfc3339,
+  prefixEnd,
+  StoreError,
+  timeKey,
+  U48_MAX,
+  valueKey,
+  type AlertInput,
+  type AlertSource,
+  type Change,
+  type DecisionInput,
+  type DecisionRecord,
+  type DiskAlert,
+  type DiskChange,
+  type DiskDecision,
+  type KeyValue,
+  type StoredAlert,
+} from './records.js';
+
+export interface StoreOptions {
+  /** Skip fsync (tests only): commits survive a process crash but not a power loss. */
+  noSync?: boolean;
+  readOnly?: boolean;
+  /** How long expired decisions and change-log entries are kept before `sweepExpired`
+   *  hard-deletes them; the bouncer stream reports expired decisions as deleted meanwhile. */
+  expiredRetentionMs?: number;
+}
+
+export interface AddAlertsResult {
+  alertId: number;
+  decisionIds: number[];
+}
+
+export interface ChangesResult {
+  /** Pass back on the next call. */
+  cursor: number;
+  changes: Change[];
+  /** The log was trimmed past `cursor`: changes were lost, reload with `activeSnapshot`. */
+  truncated: boolean;
+  /** Highest seq written so far; `cursor < latest` means more changes are waiting. */
+  latest: number;
+}
+
+/** Identical for every opener, as msgpackr's shared structures require (stack-notes §4). */
+const STRUCTURES_KEY = Symbol.for('palisade.structures');
+const EMPTY = Buffer.alloc(0);
+const DAY_MS = 86_400_000;
+/** JS Date range; keeps absurd durations from overflowing the i64 key. */
+const MAX_TIME = 8.64e15;
+
+const M_ALERT_ID = 'nextAlertId';
+const M_DECISION_ID = 'nextDecisionId';
+const M_SEQ = 'seq';
+const M_EXPIRED_THROUGH = 'expiredThrough';
+const M_TRIMMED_THROUGH = 'trimmedThrough';
+
+type Bin = Database<Buffer, Buffer>;
+
+export type DecisionPlan = 'id' | 'address' | 'value' | 'alert' | 'until' | 'scan';
+
+export class Store {
+  private closed = false;
+
+  private constructor(
+    private readonly env: RootDatabase,
+    private readonly meta: Database<number, string>,
+    private readonly alerts: Database<DiskAlert, number>,
+    private readonly decisions: Database<DiskDecision, number>,
+    private readonly changes: Database<DiskChange, number>,
+    private readonly byValue: Bin,
+    private readonly byUntil: Bin,
+    private readonly byAddr: Bin,
+    private readonly byAlert: Bin,
+    private readonly alertTime: Bin,
+    private readonly noSync: boolean,
+    private readonly readOnly: boolean,
+    readonly expiredRetentionMs: number,
+  ) {}
+
+  static open(dir: string, opts: StoreOptions = {}): Store {
+    const readOnly = opts.readOnly ?? false;
+    try {
+      if (!readOnly) mkdirSync(dir, { recursive: true });
+      const env = open({ path: dir, maxDbs: 16, noSync: opts.noSync ?? false, readOnly });
+      const bin = (name: string): Bin => env.openDB<Buffer, Buffer>({ name, keyEncoding: 'binary', encoding: 'binary' });
+      const rec = <V>(name: string) => env.openDB<V, number>({ name, sharedStructuresKey: STRUCTURES_KEY });
+      return new Store(
+        env,
+        env.openDB<number, string>({ name: 'meta' }),
+        rec<DiskAlert>('alerts'),
+        rec<DiskDecision>('decisions'),
+        rec<DiskChange>('changes'),
+        bin('dec_value'),
+        bin('dec_until'),
+        bin('dec_addr'),
+        bin('dec_alert'),
+        bin('alert_time'),
+        opts.noSync ?? false,
+        readOnly,
+        opts.expiredRetentionMs ?? DAY_MS,
+      );
+    } catch (e) {
+      throw new StoreError('OPEN_FAILED', `cannot open decision store at ${dir}: ${(e as Error).message}`);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Writes
+
+  /**
+   * Stores alerts with their decisions (one transaction for the whole batch) and resolves
+   * with the new ids once the commit is durable. Input is validated before anything is
+   * written; a bad field rejects the whole batch with a StoreError naming it.
+   */
+  async addAlerts(batch: { alert: AlertInput; decisions: DecisionInput[] }[], now = Date.now()): Promise<AddAlertsResult[]> {
+    const prepared = batch.map((b, i) => {
+      if (!b || typeof b !== 'object') throw new StoreError('INVALID_INPUT', 'expected {alert, decisions}', { alert: i });
+      const alert = normalizeAlert(b.alert, i, now);
+      const decs = (b.decisions ?? []).map((d, j) => normalizeDecision(d, i, j, alert.stoppedAt));
+      return { alert, decs };
+    });
+    return this.write(() => {
+      const out: AddAlertsResult[] = [];
+      for (const { alert, decs } of prepared) {
+        const alertId = this.allocate(M_ALERT_ID, 1);
+        const a: DiskAlert = { ...alert, id: alertId, createdAt: now };
+        this.alerts.putSync(alertId, a);
+        this.alertTime.putSync(timeKey(now, alertId), EMPTY);
+        const first = this.allocate(M_DECISION_ID, decs.length);
+        // One counter update per alert, not per decision: CAPI alerts carry tens of thousands.
+        const seq0 = this.reserveSeq(decs.length);
+        const decisionIds: number[] = [];
+        for (let k = 0; k < decs.length; k++) {
+          const id = first + k;
+          const disk: DiskDecision = { ...decs[k]!, id, alertId, createdAt: now };
+          this.decisions.putSync(id, disk);
+          this.index(disk);
+          this.changes.putSync(seq0 + k, { seq: seq0 + k, kind: 0, id, at: now, d: null });
+          decisionIds.push(id);
+        }
+        out.push({ alertId, decisionIds });
+      }
+      return out;
+    });
+  }
+
+  /** Soft delete (until = now) of the active decisions matching `f`; returns how many. */
+  deleteDecisions(f: DecisionFilter, now = Date.now()): Promise<number> {
+    const c = compileDecisionFilter({ ...f, status: 'active', limit: 0 });
+    return this.write(() => {
+      const hits = this.findDecisions(c, now, false);
+      for (const d of hits) this.softDelete(d, now);
+      return hits.length;
+    });
+  }
+
+  /** Soft delete of one decision: false if no such id; true (and no change) if already inactive. */
+  deleteDecision(id: number, now = Date.now()): Promise<boolean> {
+    return this.write(() => {
+      const d = this.getDisk(id);
+      if (!d) return false;
+      if (isActive(toRecord(d), now)) this.softDelete(d, now);
+      return true;
+    });
+  }
+
+  /** Hard delete of the alerts matching `f` (no default limit) with their decisions. */
+  deleteAlerts(f: AlertFilter, now = Date.now()): Promise<number> {
+    const c = compileAlertFilter(f);
+    return this.write(() => {
+      const ids = this.findAlerts(c, now).map((a) => a.id);
+      for (const id of ids) this.removeAlert(id, now);
+      return ids.length;
+    });
+  }
+
+  deleteAlert(id: number, now = Date.now()): Promise<boolean> {
+    return this.write(() => this.removeAlert(id, now));
+  }
+
+  /**
+   * Expiry bookkeeping, meant to run periodically (the daemon: every few seconds):
+   * 1. decisions whose `until` passed since the last sweep get a 'deleted' change, so change
+   *    log readers learn about natural expiry too;
+   * 2. decisions expired for longer than the retention are hard-deleted;
+   * 3. change-log entries older than the retention are trimmed.
+   * Resolves with the number of decisions hard-deleted.
+   */
+  async sweepExpired(now = Date.now(), retentionMs = this.expiredRetentionMs): Promise<number> {
+    const cutoff = now - retentionMs;
+    // Skip the write (and its fsync) when there is nothing to do, the usual case.
+    this.refresh();
+    const watermark = this.meta.get(M_EXPIRED_THROUGH) ?? -MAX_TIME;
+    const oldest = this.changes.getRange({ start: (this.meta.get(M_TRIMMED_THROUGH) ?? 0) + 1, limit: 1 }).asArray[0];
+    const idle =
+      this.untilRange(watermark, now, true, 1).length === 0 &&
+      this.untilRange(-MAX_TIME, cutoff, false, 1).length === 0 &&
+      (oldest === undefined || oldest.value.at >= cutoff);
+    if (idle) return 0;
+    return this.write(() => {
+      const through = this.meta.get(M_EXPIRED_THROUGH) ?? -MAX_TIME;
+      if (now > through) {
+        for (const id of this.untilRange(through, now, true)) {
+          const d = this.getDisk(id);
+          if (d && d.deletedAt === null && d.until > through && d.until <= now) this.logChange(1, id, now, d);
+        }
+        this.meta.putSync(M_EXPIRED_THROUGH, now);
+      }
+      let removed = 0;
+      for (const id of this.untilRange(-MAX_TIME, cutoff, false)) {
+        const d = this.getDisk(id);
+        if (d && !isActive(toRecord(d), now)) {
+          this.removeDecision(d, now);
+          removed++;
+        }
+      }
+      let trimmed = this.meta.get(M_TRIMMED_THROUGH) ?? 0;
+      const old: number[] = [];
+      for (const { key, value } of this.changes.getRange({ start: trimmed + 1 })) {
+        if (value.at >= cutoff) break;
+        old.push(key);
+      }
+      for (const seq of old) this.changes.removeSync(seq);
+      if (old.length) trimmed = old[old.length - 1]!;
+      this.meta.putSync(M_TRIMMED_THROUGH, trimmed);
+      return removed;
+    });
+  }
+
+  /**
+   * The LAPI flush job (spec §7.8): delete alerts created more than `maxAgeMs` ago, then the
+   * oldest ones beyond `maxItems` (0 disables either). Returns the number of alerts deleted.
+   */
+  flushAlerts(opts: { maxItems: number; maxAgeMs: number }, now = Date.now()): Promise<number> {
+    return this.write(() => {
+      const doomed: number[] = [];
+      if (opts.maxAgeMs > 0) {
+        for (const k of this.alertTime.getKeys({ end: timeKey(now - opts.maxAgeMs) })) doomed.push(getU48(k, 8));
+      }
+      if (opts.maxItems > 0) {
+        const excess = this.alertTime.getCount() - doomed.length - opts.maxItems;
+        if (excess > 0) {
+          const seen = new Set(doomed);
+          let n = 0;
+          for (const k of this.alertTime.getKeys({})) {
+            if (n >= excess) break;
+            const id = getU48(k, 8);
+            if (seen.has(id)) continue;
+            doomed.push(id);
+            n++;
+          }
+        }
+      }
+      for (const id of doomed) this.removeAlert(id, now);
+      return doomed.length;
+    });
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Reads (synchronous, on the current read snapshot; see refresh())
+
+  getDecision(id: number): DecisionRecord | undefined {
+    const d = this.getDisk(id);
+    return d ? toRecord(d) : undefined;
+  }
+
+  /** Decisions matching `f` in id order (status 'active' unless the filter says otherwise). */
+  listDecisions(f: DecisionFilter, now = Date.now(), opts: { forceScan?: boolean } = {}): DecisionRecord[] {
+    return this.findDecisions(compileDecisionFilter(f), now, opts.forceScan ?? false).map(toRecord);
+  }
+
+  /** Which index a decision query uses and how many candidates it yields (tests, debugging). */
+  explainDecisions(f: DecisionFilter, now = Date.now()): { index: DecisionPlan; candidates: number } {
+    const p = this.plan(compileDecisionFilter(f), now);
+    return { index: p.index, candidates: p.ids ? p.ids.length : this.decisions.getKeysCount({ start: 0 }) };
+  }
+
+  /** Decisions with this value (all statuses), optionally only those created after `createdAfter` (profiles' GetDecisionsCount / GetDecisionsSinceCount). */
+  countDecisions(value: string, createdAfter?: number): number {
+    let n = 0;
+    for (const id of this.valueIds(value)) {
+      const d = this.getDisk(id);
+      if (d && d.value === value && (createdAfter === undefined || d.createdAt > createdAfter)) n++;
+    }
+    return n;
+  }
+
+  getAlert(id: number): StoredAlert | undefined {
+    const a = this.alerts.get(id);
+    return a ? this.toStoredAlert(a) : undefined;
+  }
+
+  listAlerts(f: AlertFilter, now = Date.now()): StoredAlert[] {
+    return this.findAlerts(compileAlertFilter(f), now).map((a) => this.toStoredAlert(a));
+  }
+
+  /** Changes after `cursor`, oldest first, at most `limit`. */
+  changesSince(cursor: number, limit = 1000): ChangesResult {
+    const latest = this.meta.get(M_SEQ) ?? 0;
+    const trimmed = this.meta.get(M_TRIMMED_THROUGH) ?? 0;
+    const changes: Change[] = [];
+    let last = cursor;
+    for (const { key, value } of this.changes.getRange({ start: cursor + 1, limit })) {
+      last = key;
+      const c: Change = { seq: key, kind: value.kind === 0 ? 'new' : 'deleted', decisionId: value.id, at: value.at };
+      const d = value.d ? toRecord(copyDisk(value.d)) : this.getDecision(value.id);
+      if (d) c.decision = d;
+      changes.push(c);
+    }
+    return { cursor: last, changes, truncated: cursor < trimmed, latest };
+  }
+
+  /** Highest change seq written so far (0 for a new store). */
+  changeCursor(): number {
+    return this.meta.get(M_SEQ) ?? 0;
+  }
+
+  /** Active decisions and the change cursor they reflect, read from one snapshot: load
+   *  with this, then follow with changesSince(cursor). */
+  activeSnapshot(now = Date.now(), f: DecisionFilter = {}): { cursor: number; decisions: DecisionRecord[] } {
+    const cursor = this.changeCursor();
+    return { cursor, decisions: this.listDecisions({ ...f, status: 'active' }, now) };
+  }
+
+  /** Move the read snapshot to the latest commit (other processes' writes become visible). */
+  refresh(): void {
+    this.env.resetReadTxn();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.env.close();
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Internals
+
+  private async write<T>(fn: () => T): Promise<T> {
+    if (this.closed) throw new StoreError('CLOSED', 'decision store is closed');
+    if (this.readOnly) throw new StoreError('READ_ONLY', 'decision store was opened read-only');
+    // childTransaction rolls back if fn throws; a plain transaction would commit half a batch.
+    const r = await this.env.childTransaction(fn);
+    if (!this.noSync) await this.env.flushed;
+    return r as T;
+  }
+
+  /** Reserves `n` consecutive values of a counter (inside the write transaction). */
+  private allocate(name: string, n: number): number {
+    const first = this.meta.get(name) ?? 1;
+    if (first + n - 1 > U48_MAX) throw new StoreError('INVALID_INPUT', `${name} counter exhausted`);
+    this.meta.putSync(name, first + n);
+    return first;
+  }
+
+  /** Reserves `n` change seqs; returns the first. M_SEQ holds the last one written. */
+  private reserveSeq(n: number): number {
+    const first = (this.meta.get(M_SEQ) ?? 0) + 1;
+    if (n > 0) this.meta.putSync(M_SEQ, first + n - 1);
+    return first;
+  }
+
+  private logChange(kind: 0 | 1, id: number, at: number, d: DiskDecision | null): void {
+    const seq = this.reserveSeq(1);
+    this.changes.putSync(seq, { seq, kind, id, at, d });
+  }
+
+  /** Reads a decision and copies its bytes out of LMDB's reused read buffer. */
+  private getDisk(id: number): DiskDecision | undefined {
+    const d = this.decisions.get(id);
+    return d ? copyDisk(d) : undefined;
+  }
+
+  private index(d: DiskDecision): void {
+    this.byValue.putSync(valueKey(d.value, d.id), EMPTY);
+    this.byUntil.putSync(timeKey(d.until, d.id), EMPTY);
+    if (d.family !== 0 && d.start) this.byAddr.putSync(addrKey(d.family, d.prefix, d.start, d.id), EMPTY);
+    this.byAlert.putSync(alertDecisionKey(d.alertId, d.id), EMPTY);
+  }
+
+  private unindex(d: DiskDecision): void {
+    this.byValue.removeSync(valueKey(d.value, d.id));
+    this.byUntil.removeSync(timeKey(d.until, d.id));
+    if (d.family !== 0 && d.start) this.byAddr.removeSync(addrKey(d.family, d.prefix, d.start, d.id));
+    this.byAlert.removeSync(alertDecisionKey(d.alertId, d.id));
+  }
+
+  private softDelete(d: DiskDecision, now: number): void {
+    this.byUntil.removeSync(timeKey(d.until, d.id));
+    const next: DiskDecision = { ...d, until: Math.min(d.until, now), deletedAt: now };
+    this.decisions.putSync(d.id, next);
+    this.byUntil.putSync(timeKey(next.until, d.id), EMPTY);
+    this.logChange(1, d.id, now, next);
+  }
+
+  /** Hard delete; readers of the change log hear about it unless they already did. */
+  private removeDecision(d: DiskDecision, now: number): void {
+    this.unindex(d);
+    this.decisions.removeSync(d.id);
+    const through = this.meta.get(M_EXPIRED_THROUGH) ?? -MAX_TIME;
+    if (d.deletedAt === null && d.until > through) {
+      this.logChange(1, d.id, now, { ...d, until: Math.min(d.until, now), deletedAt: now });
+    }
+  }
+
+  private removeAlert(id: number, now: number): boolean {
+    const a = this.alerts.get(id);
+    if (!a) return false;
+    for (const did of this.alertDecisionIds(id)) {
+      const d = this.getDisk(did);
+      if (d) this.removeDecision(d, now);
+    }
+    this.alertTime.removeSync(timeKey(a.createdAt, id));
+    this.alerts.removeSync(id);
+    return true;
+  }
+
+  private alertDecisionIds(alertId: number): number[] {
+    const pre = alertDecisionKey(alertId);
+    const out: number[] = [];
+    for (const k of this.byAlert.getKeys({ start: pre, end: prefixEnd(pre) })) out.push(getU48(k, 6));
+    return out;
+  }
+
+  private valueIds(value: string): number[] {
+    const pre = valueKey(value);
+    const out: number[] = [];
+    for (const k of this.byValue.getKeys({ start: pre, end: prefixEnd(pre) })) out.push(getU48(k, k.length - 6));
+    return out;
+  }
+
+  /** Ids with until in (lo, hi] (or [lo, hi) when !inclusiveHi), in until order. */
+  private untilRange(lo: number, hi: number, inclusiveHi: boolean, limit?: number): number[] {
+    const start = timeKey(clampTime(lo), U48_MAX); // past every id at `lo` itself: lo is exclusive
+    const end = inclusiveHi ? timeKey(clampTime(hi), U48_MAX) : timeKey(clampTime(hi));
+    const out: number[] = [];
+    for (const k of this.byUntil.getKeys({ start, end, ...(limit ? { limit } : {}) })) out.push(getU48(k, 8));
+    return out;
+  }
+
+  /**
+   * Ids of Ip/Range decisions whose interval matches `q`. Intervals are CIDR blocks, so
+   * with contains=true a match is the block of q's start at some prefix p <= q's prefix: one
+   * exact-prefix seek per prefix length present. With contains=false the matches are blocks
+   * of prefix p >= q's prefix starting inside q: one key-range scan per prefix length.
+   * Prefix lengths with no entries are skipped by seeking to the next one present.
+   */
+  private addrIds(q: AddrInterval, contains: boolean): number[] {
+    const out: number[] = [];
+    const famEnd = prefixEnd(addrKey(q.family));
+    const lo = contains ? 0 : q.prefix128;
+    const hi = contains ? q.prefix128 : 128;
+    const startBytes = addrToBytes(q.start);
+    const endBytes = addrToBytes(q.end);
+    for (let p = lo; p <= hi; p++) {
+      let nextP = -1;
+      for (const k of this.byAddr.getKeys({ start: addrKey(q.family, p), end: famEnd, limit: 1 })) nextP = k[1]!;
+      if (nextP < 0 || nextP > hi) break;
+      p = nextP;
+      if (contains) {
+        const pre = addrKey(q.family, p, addrToBytes(maskTo(q.start, p)));
+        for (const k of this.byAddr.getKeys({ start: pre, end: prefixEnd(pre) })) out.push(getU48(k, 18));
+      } else {
+        const end = prefixEnd(addrKey(q.family, p, endBytes));
+        for (const k of this.byAddr.getKeys({ start: addrKey(q.family, p, startBytes), end })) out.push(getU48(k, 18));
+      }
+    }
+    return out;
+  }
+
+  /** Candidate ids for a filter and the index that produced them (null ids: full scan). */
+  private plan(c: CompiledDecisionFilter, now: number): { index: DecisionPlan; ids: number[] | null } {
+    const f = c.f;
+    if (f.id !== undefined) return { index: 'id', ids: [f.id] };
+    if (c.addr) return { index: 'address', ids: this.addrIds(c.addr, c.contains) };
+    if (f.value !== undefined) return { index: 'value', ids: this.valueIds(f.value) };
+    if (f.alertId !== undefined) return { index: 'alert', ids: this.alertDecisionIds(f.alertId) };
+    if (c.status === 'active') return { index: 'until', ids: this.untilRange(Math.max(now, f.untilGt ?? -MAX_TIME), MAX_TIME, true) };
+    if (f.untilLt !== undefined || f.untilGt !== undefined || c.status === 'expired') {
+      // Expired decisions have until <= now (a soft delete sets until = deletion time).
+      const hi = Math.min(f.untilLt ?? MAX_TIME, c.status === 'expired' ? now : MAX_TIME);
+      return { index: 'until', ids: this.untilRange(f.untilGt ?? -MAX_TIME, hi, true) };
+    }
+    return { index: 'scan', ids: null };
+  }
+
+  /**
+   * Query planner: pick the narrowest index for the filter, then re-check every candidate
+   * with matchDecision (the same function a full scan uses, so both paths agree).
+   */
+  private findDecisions(c: CompiledDecisionFilter, now: number, forceScan: boolean): DiskDecision[] {
+    const f = c.f;
+    const limit = f.limit && f.limit > 0 ? f.limit : Infinity;
+    const out: DiskDecision[] = [];
+    const take = (d: DiskDecision | undefined): boolean => {
+      if (d && matchDecision(c, toRecord(d), now)) out.push(d);
+      return out.length < limit;
+    };
+    const ids = forceScan ? null : this.plan(c, now).ids;
+    if (ids === null) {
+      for (const { value } of this.decisions.getRange({ start: f.idGt !== undefined ? f.idGt + 1 : 0 })) {
+        if (!take(copyDisk(value))) break;
+      }
+      return out;
+    }
+    const sorted = Array.from(new Set(ids)).sort((a, b) => a - b);
+    for (const id of sorted) if (!take(this.getDisk(id))) break;
+    return out;
+  }
+
+  private decisionsOfAlert(alertId: number): DecisionRecord[] {
+    const out: DecisionRecord[] = [];
+    for (const id of this.alertDecisionIds(alertId)) {
+      const d = this.getDisk(id);
+      if (d) out.push(toRecord(d));
+    }
+    return out;
+  }
+
+  private findAlerts(c: CompiledAlertFilter, now: number): DiskAlert[] {
+    const f = c.f;
+    const limit = f.limit && f.limit > 0 ? f.limit : Infinity;
+    const desc = f.sort !== 'ASC';
+    const out: DiskAlert[] = [];
+    const consider = (a: DiskAlert | undefined): boolean => {
+      if (a && matchAlert(c, a, () => this.decisionsOfAlert(a.id), now)) out.push(a);
+      return out.length < limit;
+    };
+    let ids: number[] | null = null;
+    if (f.id !== undefined) ids = [f.id];
+    else if (c.addr) {
+      // Through the decisions' address index: alerts of matching decisions only.
+      ids = [];
+      for (const did of this.addrIds(c.addr, c.contains)) {
+        const d = this.getDisk(did);
+        if (d) ids.push(d.alertId);
+      }
+    }
+    if (ids === null) {
+      for (const k of this.alertTime.getKeys({ reverse: desc })) {
+        if (!consider(this.alerts.get(getU48(k, 8)))) break;
+      }
+      return out;
+    }
+    const alerts = Array.from(new Set(ids))
+      .map((id) => this.alerts.get(id))
+      .filter((a): a is DiskAlert => a !== undefined)
+      .sort((a, b) => (a.createdAt - b.createdAt || a.id - b.id) * (desc ? -1 : 1));
+    for (const a of alerts) if (!consider(a)) break;
+    return out;
+  }
+
+  private toStoredAlert(a: DiskAlert): StoredAlert {
+    const { uuid, ...rest } = a;
+    const s: StoredAlert = { ...rest, decisions: this.decisionsOfAlert(a.id) };
+    if (uuid !== null) s.uuid = uuid;
+    return s;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Record conversion and input normalisation
+
+function clampTime(ms: number): number {
+  return Math.max(-MAX_TIME, Math.min(MAX_TIME, Math.trunc(ms)));
+}
+
+function copyDisk(d: DiskDecision): DiskDecision {
+  return { ...d, start: d.start ? Buffer.from(d.start) : null };
+}
+
+export function toRecord(d: DiskDecision): DecisionRecord {
+  const r: DecisionRecord = {
+    id: d.id,
+    alertId: d.alertId,
+    origin: d.origin,
+    type: d.type,
+    scope: d.scope,
+    value: d.value,
+    scenario: d.scenario,
+    simulated: d.simulated,
+    createdAt: d.createdAt,
+    until: d.until,
+    family: d.family,
+  };
+  if (d.family !== 0 && d.start) {
+    r.start = bytesToAddr(d.start);
+    r.end = blockEnd(r.start, d.prefix);
+    r.prefix128 = d.prefix;
+  }
+  if (d.uuid !== null) r.uuid = d.uuid;
+  if (d.deletedAt !== null) r.deletedAt = d.deletedAt;
+  return r;
+}
+
+function str(v: unknown, where: { alert: number; decision?: number; field: string }, optional = false): string {
+  if (typeof v === 'string') return v;
+  if (optional && (v === undefined || v === null)) return '';
+  throw new StoreError('INVALID_INPUT', `expected a string, got ${v === null ? 'null' : typeof v}`, where);
+}
+
+function num(v: unknown, where: { alert: number; field: string }, optional = false): number {
+  if (typeof v === 'number' && Number.isFinite(v)) return v;
+  if (optional && (v === undefined || v === null)) return 0;
+  throw new StoreError('INVALID_INPUT', `expected a number, got ${v === null ? 'null' : typeof v}`, where);
+}
+
+function kvList(v: unknown, i: number, field: string): KeyValue[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw new StoreError('INVALID_INPUT', 'expected an array of {key, value}', { alert: i, field });
+  return v.map((m: unknown, k) => {
+    const o = (m ?? {}) as Record<string, unknown>;
+    return { key: str(o.key, { alert: i, field: `${field}[${k}].key` }, true), value: str(o.value, { alert: i, field: `${field}[${k}].value` }, true) };
+  });
+}
+
+type PreparedAlert = Omit<DiskAlert, 'id' | 'createdAt'>;
+type PreparedDecision = Omit<DiskDecision, 'id' | 'alertId' | 'createdAt'>;
+
+function normalizeAlert(a: AlertInput, i: number, now: number): PreparedAlert {
+  if (!a || typeof a !== 'object') throw new StoreError('INVALID_INPUT', 'missing alert', { alert: i });
+  const w = (field: string) => ({ alert: i, field });
+  const src = a.source as AlertSource | undefined;
+  if (!src || typeof src !== 'object') throw new StoreError('INVALID_INPUT', 'missing source', w('source'));
+  const source: Required<AlertSource> = {
+    scope: str(src.scope, w('source.scope')),
+    value: str(src.value, w('source.value')),
+    ip: str(src.ip, w('source.ip'), true),
+    range: str(src.range, w('source.range'), true),
+    as_number: str(src.as_number, w('source.as_number'), true),
+    as_name: str(src.as_name, w('source.as_name'), true),
+    cn: str(src.cn, w('source.cn'), true),
+    latitude: num(src.latitude, w('source.latitude'), true),
+    longitude: num(src.longitude, w('source.longitude'), true),
+  };
+  if (a.events !== undefined && a.events !== null && !Array.isArray(a.events)) {
+    throw new StoreError('INVALID_INPUT', 'expected an array', w('events'));
+  }
+  const events = (a.events ?? []).map((e, k) => ({
+    timestamp: str(e?.timestamp, w(`events[${k}].timestamp`)),
+    meta: capEventMeta(kvList(e?.meta, i, `events[${k}].meta`)),
+  }));
+  if (a.labels !== undefined && a.labels !== null && !(Array.isArray(a.labels) && a.labels.every((l) => typeof l === 'string'))) {
+    throw new StoreError('INVALID_INPUT', 'expected an array of strings', w('labels'));
+  }
+  const start_at = str(a.start_at, w('start_at'));
+  const stop_at = str(a.stop_at, w('stop_at'));
+  if (typeof a.simulated !== 'boolean') throw new StoreError('INVALID_INPUT', 'expected a boolean', w('simulated'));
+  return {
+    machineId: str(a.machine_id, w('machine_id'), true),
+    scenario: str(a.scenario, w('scenario')),
+    scenario_hash: str(a.scenario_hash, w('scenario_hash'), true),
+    scenario_version: str(a.scenario_version, w('scenario_version'), true),
+    message: str(a.message, w('message'), true),
+    events_count: num(a.events_count, w('events_count'), true),
+    start_at,
+    stop_at,
+    // Unparseable times fall back to now, as the LAPI does (spec §7.3).
+    startedAt: parseRfc3339(start_at) ?? now,
+    stoppedAt: parseRfc3339(stop_at) ?? now,
+    capacity: num(a.capacity, w('capacity'), true),
+    leakspeed: str(a.leakspeed, w('leakspeed'), true),
+    simulated: a.simulated,
+    remediation: a.remediation === true,
+    source,
+    events,
+    meta: capAlertMeta(kvList(a.meta, i, 'meta')),
+    labels: a.labels ?? null,
+    uuid: typeof a.uuid === 'string' ? a.uuid : null,
+  };
+}
+
+function normalizeDecision(d: DecisionInput, i: number, j: number, stoppedAt: number): PreparedDecision {
+  const w = (field: string) => ({ alert: i, decision: j, field });
+  if (!d || typeof d !== 'object') throw new StoreError('INVALID_INPUT', 'missing decision', { alert: i, decision: j });
+  const scope = str(d.scope, w('scope'));
+  const value = str(d.value, w('value'));
+  const given = [d.until, d.durationMs, d.duration].filter((x) => x !== undefined).length;
+  if (given > 1) throw new StoreError('INVALID_INPUT', 'give exactly one of until, durationMs or duration', w('duration'));
+  let until: number;
+  if (d.until !== undefined) {
+    if (typeof d.until !== 'number' || !Number.isFinite(d.until)) throw new StoreError('INVALID_INPUT', 'until must be a finite ms timestamp', w('until'));
+    until = d.until;
+  } else if (d.durationMs !== undefined) {
+    if (typeof d.durationMs !== 'number' || !Number.isFinite(d.durationMs)) throw new StoreError('INVALID_DURATION', 'durationMs must be a finite number', w('durationMs'));
+    until = stoppedAt + d.durationMs;
+  } else if (d.duration !== undefined) {
+    const ms = typeof d.duration === 'string' ? parseGoDuration(d.duration) : null;
+    if (ms === null) throw new StoreError('INVALID_DURATION', `invalid duration '${String(d.duration)}'`, w('duration'));
+    until = stoppedAt + ms;
+  } else {
+    throw new StoreError('INVALID_INPUT', 'one of until, durationMs or duration is required', w('duration'));
+  }
+  let family: 0 | 4 | 6 = 0;
+  let prefix = 0;
+  let start: Buffer | null = null;
+  if (isAddressScope(scope)) {
+    const iv = parseInterval(value);
+    if (!iv) throw new StoreError('INVALID_ADDRESS', `invalid ip address / range '${value}'`, w('value'));
+    family = iv.family;
+    prefix = iv.prefix128;
+    start = Buffer.from(addrToBytes(iv.start));
+  }
+  return {
+    origin: str(d.origin, w('origin')),
+    type: str(d.type, w('type')),
+    scope,
+    value,
+    scenario: str(d.scenario, w('scenario'), true),
+    simulated: d.simulated === true,
+    until: clampTime(Math.floor(until)),
+    family,
+    prefix,
+    start,
+    uuid: typeof d.uuid === 'string' ? d.uuid : null,
+    deletedAt: null,
+  };
+}

@@ -1,0 +1,187 @@
+/**
+ * Grok compilation (spec §3.2–3.3): expand `%{NAME}` / `%{NAME:SEM}` references into one RE2
+ * source, decide which capture group each semantic reads, translate to V8 and precompute
+ * everything match() needs.
+ *
+ * Group indices are found exactly rather than by counting parentheses in text (grokky's
+ * sloppy count): expansion records the offset of the '(' it inserts for each reference, and
+ * the RE2 parser reports the offset of every capturing group it sees.
+ */
+import { LoadError } from '../core/errors.js';
+import type { PatternLibrary } from './library.js';
+import { requiredLiterals } from './literals.js';
+import { emitJs, parseRe2, type Re2Node } from './re2.js';
+import { linearEligible, relaxForGate } from './regexp-guard.js';
+
+export interface Grok {
+  readonly pattern: string;           // the grok text as written
+  readonly regex: RegExp;             // expanded + translated (no 'g'/'y' flags)
+  readonly semantics: readonly string[];  // output names in emission order
+  /** Unanchored first match. Returns null on no match. Otherwise every semantic name -> captured text ("" for non-participating groups), with the precedence rules of spec §3.3. */
+  match(input: string): Map<string, string> | null;
+  /** Literal substrings every match must contain (for a prefilter later); may be empty. */
+  readonly requiredLiterals: readonly string[];
+}
+
+/** A grok reference: exactly %{NAME} or %{NAME:SEM}, both \w+ (ASCII in Go and JS). */
+const REFERENCE = /%\{(\w+)(?::(\w+))?\}/g;
+
+interface Expansion {
+  /** Expanded RE2 source. */
+  src: string;
+  /** Semantic -> offset in `src` of the '(' of the group it reads; insertion order = emission order. */
+  sems: Map<string, number>;
+}
+
+/** Per-library caches; valid forever because a library never redefines a name. */
+const expansionCache = new WeakMap<PatternLibrary, Map<string, Expansion>>();
+const grokCache = new WeakMap<PatternLibrary, Map<string, Grok>>();
+
+function cacheFor<V>(m: WeakMap<PatternLibrary, Map<string, V>>, lib: PatternLibrary): Map<string, V> {
+  let c = m.get(lib);
+  if (!c) m.set(lib, (c = new Map()));
+  return c;
+}
+
+function expandText(text: string, lib: PatternLibrary, stack: string[]): Expansion {
+  const refs = [...text.matchAll(REFERENCE)];
+  if (refs.length === 0) return { src: text, sems: new Map() };
+  // Names written at this level beat the same names coming from inside references.
+  const outer = new Set<string>();
+  for (const r of refs) if (r[2] !== undefined) outer.add(r[2]);
+  const sems = new Map<string, number>();
+  let src = '';
+  let last = 0;
+  for (const r of refs) {
+    src += text.slice(last, r.index);
+    const sub = expandName(r[1]!, lib, stack);
+    const open = src.length;
+    src += '(' + sub.src + ')';
+    // Map.set keeps the first insertion position and takes the last value: the last
+    // outer duplicate wins, and a later sibling's nested name beats an earlier one's.
+    if (r[2] !== undefined) sems.set(r[2], open);
+    for (const [name, off] of sub.sems) if (!outer.has(name)) sems.set(name, open + 1 + off);
+    last = r.index + r[0].length;
+  }
+  src += text.slice(last);
+  return { src, sems };
+}
+
+function expandName(name: string, lib: PatternLibrary, stack: string[]): Expansion {
+  const cache = cacheFor(expansionCache, lib);
+  const hit = cache.get(name);
+  if (hit) return hit;
+  if (stack.includes(name)) {
+    throw new LoadError('GROK_UNKNOWN_PATTERN', `grok pattern '${name}' refers to itself (${[...stack, name].join(' -> ')})`);
+  }
+  const def = lib.get(name);
+  if (def === undefined) {
+    const from = stack.length ? ` (referenced from %{${stack[stack.length - 1]}})` : '';
+    throw new LoadError('GROK_UNKNOWN_PATTERN', `unknown grok pattern %{${name}}${from}`);
+  }
+  stack.push(name);
+  const exp = expandText(def, lib, stack);
+  stack.pop();
+  // Validate each definition on its own, as grokky does when a pattern is added, so that a
+  // syntax error names the pattern that has it.
+  try {
+    parseRe2(exp.src);
+  } catch (e) {
+    if (e instanceof LoadError) {
+      const site = lib.siteOf(name);
+      const at = site?.file ? ` (defined at ${site.file}:${site.line})` : '';
+      throw new LoadError(e.code, `in grok pattern %{${name}}${at}: ${e.reason}`);
+    }
+    throw e;
+  }
+  cache.set(name, exp);
+  return exp;
+}
+
+class CompiledGrok implements Grok {
+  constructor(
+    readonly pattern: string,
+    readonly regex: RegExp,
+    readonly semantics: readonly string[],
+    /** Capture index per semantic (same order); 0 = no group (always ""). */
+    private readonly groups: Int32Array,
+    readonly requiredLiterals: readonly string[],
+    /** Linear-engine-eligible superset of `regex`, or null when `regex` is eligible itself. */
+    readonly gate: RegExp | null,
+  ) {}
+
+  match(input: string): Map<string, string> | null {
+    const names = this.semantics;
+    const n = names.length;
+    if (n === 0) return null; // no semantic: the grok never succeeds (spec §3.3)
+    if (this.gate !== null && !this.gate.test(input)) return null;
+    const m = this.regex.exec(input);
+    if (m === null) return null;
+    const out = new Map<string, string>();
+    const groups = this.groups;
+    for (let i = 0; i < n; i++) {
+      const g = groups[i]!;
+      out.set(names[i]!, g > 0 ? (m[g] ?? '') : '');
+    }
+    return out;
+  }
+}
+
+function toRegExp(js: string, pattern: string): RegExp {
+  try {
+    return new RegExp(js);
+  } catch (e) {
+    throw new LoadError('REGEX_COMPILE', `grok ${JSON.stringify(pattern)}: V8 rejected the translation: ${(e as Error).message}`);
+  }
+}
+
+/** A gate regex when `root` is not eligible for V8's linear engine, else null. */
+function buildGate(root: Re2Node, pattern: string): RegExp | null {
+  if (linearEligible(root)) return null;
+  let relaxed = relaxForGate(root);
+  if (!linearEligible(relaxed)) relaxed = relaxForGate(root, true);
+  return toRegExp(emitJs(relaxed), pattern);
+}
+
+/** LoadError: GROK_UNKNOWN_PATTERN (names the pattern), GROK_TRANSLATE, REGEX_COMPILE. */
+export function compileGrok(pattern: string, lib: PatternLibrary): Grok {
+  const cache = cacheFor(grokCache, lib);
+  const hit = cache.get(pattern);
+  if (hit) return hit;
+  const exp = expandText(pattern, lib, []);
+  let parsed;
+  try {
+    parsed = parseRe2(exp.src);
+  } catch (e) {
+    if (e instanceof LoadError) throw new LoadError(e.code, `grok ${JSON.stringify(pattern)}: ${e.reason}`);
+    throw e;
+  }
+  const groupAt = new Map<number, number>();
+  for (let i = 1; i <= parsed.captureCount; i++) groupAt.set(parsed.captureOffsets[i]!, i);
+  const semantics = [...exp.sems.keys()];
+  // A reference written inside a character class or \Q...\E inserts no group: always "".
+  const groups = Int32Array.from(semantics, (s) => groupAt.get(exp.sems.get(s)!) ?? 0);
+  const regex = toRegExp(emitJs(parsed.root), pattern);
+  const grok = new CompiledGrok(
+    pattern,
+    regex,
+    Object.freeze(semantics),
+    groups,
+    Object.freeze(requiredLiterals(parsed.root)),
+    semantics.length > 0 ? buildGate(parsed.root, pattern) : null,
+  );
+  cache.set(pattern, grok);
+  return grok;
+}
+
+/** `grok.name: NAME`: compiles the library definition itself, as CrowdSec does (not `%{NAME}`). */
+export function compileGrokByName(name: string, lib: PatternLibrary): Grok {
+  const def = lib.get(name);
+  if (def === undefined) throw new LoadError('GROK_UNKNOWN_PATTERN', `unknown grok pattern '${name}'`);
+  return compileGrok(def, lib);
+}
+
+/** The expanded RE2 source of a grok (before translation); for diagnostics and tests. */
+export function expandGrok(pattern: string, lib: PatternLibrary): string {
+  return expandText(pattern, lib, []).src;
+}

@@ -1,0 +1,86 @@
+/**
+ * The `ParseDate` enricher of crowdsecurity/dateparse-enrich (spec §2.7). It runs on every
+ * line, so layouts are compiled once (core/gotime caches them), each layout starts with a
+ * one-character shape check, and the output is formatted straight from the parsed wall
+ * fields without building an instant.
+ */
+import {
+  addYears, formatCivilRFC3339Nano, formatRFC3339Nano, fromDate, getLayout, isZero, fieldsToTime, civil,
+  parseFields, type CompiledLayout, type ParsedFields, type ParseOptions,
+} from '../../core/gotime.js';
+
+/** CrowdSec 1.4.6's list, in its order (the RFC3339 layout appears twice there too). */
+export const DATE_LAYOUTS: readonly string[] = [
+  '2006-01-02T15:04:05Z07:00',
+  '02/Jan/2006:15:04:05 -0700',
+  'Mon Jan 2 15:04:05 2006',
+  '02-Jan-2006 15:04:05 europe/paris',
+  '01/02/2006 15:04:05',
+  '2006-01-02 15:04:05.999999999 -0700 MST',
+  'Jan  2 15:04:05',
+  'Mon Jan 02 15:04:05.000000 2006',
+  '2006-01-02T15:04:05Z07:00',
+  '2006/01/02',
+  '2006/01/02 15:04',
+  '2006-01-02',
+  '2006-01-02 15:04',
+  '2006/01/02 15:04:05',
+  '2006-01-02 15:04:05',
+];
+
+// The duplicate RFC3339 entry can never succeed where the first failed: skip it.
+const COMPILED: readonly CompiledLayout[] = [...new Set(DATE_LAYOUTS)].map(getLayout);
+
+// Go's zero time (year 1, Jan 1, 00:00:00 UTC) counts as "not parsed".
+function isZeroFields(f: ParsedFields): boolean {
+  // Only wall years 0 and 1 can hold that instant, so most results skip the conversion.
+  return f.year <= 1 && f.year >= 0 && isZero(fieldsToTime(f));
+}
+
+/**
+ * Marshals a parse result the way Go's Time.MarshalText would after CrowdSec's year fix:
+ * year 0 (no year in the layout) gets the current UTC year added with AddDate; a year
+ * outside 0..9999 cannot be marshalled (null, the layout then counts as failed).
+ */
+function marshal(f: ParsedFields, nowYear: number): string | null {
+  if (f.year === 0) {
+    if (f.month === 2 && f.day === 29 && !isLeapYear(nowYear)) {
+      // AddDate normalises Feb 29 to Mar 1: take the general path.
+      const t = addYears(fieldsToTime(f), nowYear);
+      const c = civil(t);
+      return c.year >= 0 && c.year <= 9999 ? formatCivilRFC3339Nano(c, t.offsetSec) : null;
+    }
+    return formatCivilRFC3339Nano({ ...f, year: nowYear }, f.offsetSec);
+  }
+  if (f.year < 0 || f.year > 9999) return null;
+  return formatCivilRFC3339Nano(f, f.offsetSec);
+}
+
+function isLeapYear(y: number): boolean {
+  return y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+}
+
+/**
+ * ParseDate(value): the event's StrTimeFormat first (when set), then the fixed layout list;
+ * first success wins. Nothing parses => now in UTC, ok=false.
+ *
+ * Choice: the yearless-date fix is applied to the StrTimeFormat result too, so a custom
+ * layout without a year (none in the hub has one) does not produce year 0000.
+ */
+export function parseDateEnricher(value: string, strTimeFormat: string, now: Date, opts?: ParseOptions): { marshaled: string; ok: boolean } {
+  const nowYear = now.getUTCFullYear();
+  if (strTimeFormat !== '') {
+    const f = parseFields(getLayout(strTimeFormat), value, opts);
+    if (f !== null && !isZeroFields(f)) {
+      const s = marshal(f, nowYear);
+      if (s !== null) return { marshaled: s, ok: true };
+    }
+  }
+  for (let i = 0; i < COMPILED.length; i++) {
+    const f = parseFields(COMPILED[i]!, value, opts);
+    if (f === null || isZeroFields(f)) continue;
+    const s = marshal(f, nowYear);
+    if (s !== null) return { marshaled: s, ok: true };
+  }
+  return { marshaled: formatRFC3339Nano(fromDate(now)), ok: false };
+}
