@@ -6,6 +6,8 @@ import { Command, CommanderError } from 'commander';
 import { enableRegexpBacktrackGuard } from '../grok/regexp-guard.js';
 import { explainCommand } from './explain.js';
 import { hubCheckCommand } from './hub.js';
+import { replayCommand } from './replay.js';
+import { alertsDelete, alertsInspect, alertsList, decisionsAdd, decisionsDelete, decisionsList } from './store-commands.js';
 import { fail, UsageError } from './errors.js';
 
 enableRegexpBacktrackGuard();
@@ -28,6 +30,57 @@ program
   .option('--geoip-dir <dir>', 'directory holding GeoLite2-City.mmdb / GeoLite2-ASN.mmdb')
   .option('--json', 'one JSON object per input line')
   .action(async (o) => explainCommand(o));
+
+program
+  .command('replay')
+  .description('time-machine replay of log files through parsers, scenarios and profiles')
+  .argument('<files...>', 'log files (plain or .gz; - for stdin)')
+  .option('--type <type>', 'acquisition label labels.type (syslog, nginx, apache2, mysql, ...)')
+  .option('--config-dir <dir>', 'CrowdSec-style rules directory (default: the shipped rules)')
+  .option('--data-dir <dir>', 'state directory holding the LMDB store')
+  .option('--no-decisions', 'write nothing to the store')
+  .option('--json', 'print each alert as one line of LAPI Alert JSON')
+  .option('--geoip-dir <dir>', 'directory holding GeoLite2-City.mmdb / GeoLite2-ASN.mmdb')
+  .option('--max-buckets <n>', 'bucket row cap (memory bound)')
+  .action(async (files: string[], o) => replayCommand(files, o));
+
+/** Filters shared by the list/delete verbs (cscli's names). */
+function withFilters(c: Command): Command {
+  return c
+    .option('--data-dir <dir>', 'state directory holding the LMDB store')
+    .option('-i, --ip <ip>', 'source IP (matches ranges holding it)')
+    .option('-r, --range <cidr>', 'source range')
+    .option('--contained', 'with --ip/--range: match decisions inside it instead of holding it')
+    .option('-s, --scenario <name>', 'scenario name')
+    .option('-t, --type <type>', 'decision type (ban, captcha, ...)')
+    .option('--origin <origin>', 'origin (crowdsec, cscli, CAPI, ...)')
+    .option('-v, --value <value>', 'exact value')
+    .option('--since <dur>', 'created/started within this long (e.g. 4h, 2d)')
+    .option('--until <dur>', 'created/started before this long ago')
+    .option('-l, --limit <n>', 'at most N results')
+    .option('--json', 'JSON output');
+}
+
+const decisions = program.command('decisions').description('manage decisions in the local store');
+withFilters(decisions.command('list').description('list active decisions').option('-a, --all', 'include expired and deleted decisions'))
+  .action(async (o) => decisionsList(o));
+decisions.command('add').description('add a manual decision')
+  .option('--data-dir <dir>', 'state directory holding the LMDB store')
+  .option('-i, --ip <ip>', 'IP to act on').option('-r, --range <cidr>', 'range to act on')
+  .option('--scope <scope>', 'scope with --value (Ip, Range, Username, ...)').option('-v, --value <value>', 'value with --scope')
+  .option('-d, --duration <dur>', 'Go duration (default 4h)').option('-R, --reason <reason>', 'reason').option('-t, --type <type>', 'decision type (default ban)')
+  .option('--json', 'JSON output')
+  .action(async (o) => decisionsAdd(o));
+withFilters(decisions.command('delete').description('delete decisions (soft delete: bouncers see them as deleted)')
+  .option('--id <id>', 'decision id').option('--all', 'every active decision'))
+  .action(async (o) => decisionsDelete(o));
+
+const alerts = program.command('alerts').description('inspect alerts in the local store');
+withFilters(alerts.command('list').description('list alerts (default limit 50)')).action(async (o) => alertsList(o));
+alerts.command('inspect').argument('<id>', 'alert id').option('--data-dir <dir>', 'state directory').option('--json', 'JSON output')
+  .action(async (id: string, o) => alertsInspect(id, o));
+withFilters(alerts.command('delete').description('delete alerts and their decisions').option('--id <id>', 'alert id').option('--all', 'every alert'))
+  .action(async (o) => alertsDelete(o));
 
 const hub = program.command('hub').description('hub content tools');
 hub

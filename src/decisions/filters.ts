@@ -6,6 +6,7 @@
  * `matchAlert` on every candidate, so these functions are the single definition of what a
  * filter means; a full scan with them is the simple twin of every indexed path.
  */
+import { parseDurationWithDays, parseGoDuration } from '../core/duration.js';
 import { addressMatches, parseInterval, type AddrInterval } from './address.js';
 import { StoreError, type DecisionRecord } from './records.js';
 
@@ -217,40 +218,14 @@ export function matchAlert(
 // ---------------------------------------------------------------------------------------
 // Go value syntax used by the query parameters
 
-const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-const MAX_NS = 9223372036854775807;
-
 /**
- * Go's time.ParseDuration, returning milliseconds (fractional below 1 ms); null when invalid.
- * With `allowDays`, a plain `<int>d` is also accepted (CrowdSec's alert filters).
+ * A Go duration in milliseconds (fractional below 1 ms); null when invalid. With
+ * `allowDays`, a leading day count is accepted too (the alert filters' since/until).
+ * The grammar lives in core/duration.ts, shared with rules and the CLI.
  */
-export function parseGoDuration(text: string, allowDays = false): number | null {
-  if (allowDays) {
-    const m = /^([-+]?\d+)d$/.exec(text);
-    if (m) return Number(m[1]) * 86_400_000;
-  }
-  let s = text;
-  let sign = 1;
-  if (s[0] === '-' || s[0] === '+') {
-    if (s[0] === '-') sign = -1;
-    s = s.slice(1);
-  }
-  if (s === '0') return 0;
-  if (s === '') return null;
-  let ns = 0;
-  const part = /^(\d*)(?:\.(\d*))?([a-zµμ]+)/;
-  while (s.length > 0) {
-    const m = part.exec(s);
-    if (!m) return null;
-    const [all, int = '', frac = '', unit = ''] = m;
-    if (int === '' && frac === '') return null;
-    const scale = UNIT_NS[unit];
-    if (scale === undefined) return null;
-    ns += Number(int || '0') * scale + (frac ? Number('0.' + frac) * scale : 0);
-    s = s.slice(all.length);
-  }
-  if (ns > MAX_NS) return null;
-  return (sign * ns) / 1e6;
+export function parseDurationMs(text: string, allowDays = false): number | null {
+  const ns = allowDays ? parseDurationWithDays(text) : parseGoDuration(text);
+  return ns === null ? null : ns / 1e6;
 }
 
 /** Go's strconv.ParseBool. */
@@ -302,14 +277,15 @@ function boolParam(k: string, v: string): boolean {
 }
 
 function durationParam(k: string, v: string): number {
-  const d = parseGoDuration(v, true);
+  const d = parseDurationMs(v, true);
   if (d === null) throw new StoreError('INVALID_FILTER', `while parsing duration '${v}': invalid filter`, { param: k });
   return d;
 }
 
 /**
  * `GET|DELETE /v1/alerts` parameters (spec §7.3). Unknown parameters are an error
- * (the LAPI answers 500). `withLimit` false for DELETE, which has no limit.
+ * (the LAPI answers 500). `withLimit` false for DELETE, which has no limit (a `limit`
+ * parameter is then checked but not applied).
  */
 export function parseAlertQuery(q: QueryParams, now: number, withLimit = true): AlertFilter {
   const f: AlertFilter = { limit: withLimit ? 100 : 0 };
@@ -330,9 +306,8 @@ export function parseAlertQuery(q: QueryParams, now: number, withLimit = true): 
       case 'has_active_decision': f.hasActiveDecision = boolParam(k, v); break;
       case 'simulated': if (v === 'false') f.excludeSimulated = true; break;
       case 'limit': {
-        if (!withLimit) throw unknownAlertParam(k, v);
         if (!/^\d+$/.test(v)) throw new StoreError('INVALID_FILTER', `invalid limit '${v}': invalid filter`, { param: k });
-        f.limit = Number(v);
+        if (withLimit) f.limit = Number(v); // DELETE accepts it but deletes every match
         break;
       }
       case 'sort': {

@@ -23,7 +23,7 @@ import {
   isActive,
   matchAlert,
   matchDecision,
-  parseGoDuration,
+  parseDurationMs,
   type AlertFilter,
   type CompiledAlertFilter,
   type CompiledDecisionFilter,
@@ -227,11 +227,12 @@ export class Store {
     // Skip the write (and its fsync) when there is nothing to do, the usual case.
     this.refresh();
     const watermark = this.meta.get(M_EXPIRED_THROUGH) ?? -MAX_TIME;
-    const oldest = this.changes.getRange({ start: (this.meta.get(M_TRIMMED_THROUGH) ?? 0) + 1, limit: 1 }).asArray[0];
+    let oldest: DiskChange | undefined;
+    for (const { value } of this.changes.getRange({ start: (this.meta.get(M_TRIMMED_THROUGH) ?? 0) + 1, limit: 1 })) oldest = value;
     const idle =
       this.untilRange(watermark, now, true, 1).length === 0 &&
       this.untilRange(-MAX_TIME, cutoff, false, 1).length === 0 &&
-      (oldest === undefined || oldest.value.at >= cutoff);
+      (oldest === undefined || oldest.at >= cutoff);
     if (idle) return 0;
     return this.write(() => {
       const through = this.meta.get(M_EXPIRED_THROUGH) ?? -MAX_TIME;
@@ -721,7 +722,7 @@ function normalizeDecision(d: DecisionInput, i: number, j: number, stoppedAt: nu
     if (typeof d.durationMs !== 'number' || !Number.isFinite(d.durationMs)) throw new StoreError('INVALID_DURATION', 'durationMs must be a finite number', w('durationMs'));
     until = stoppedAt + d.durationMs;
   } else if (d.duration !== undefined) {
-    const ms = typeof d.duration === 'string' ? parseGoDuration(d.duration) : null;
+    const ms = typeof d.duration === 'string' ? parseDurationMs(d.duration) : null;
     if (ms === null) throw new StoreError('INVALID_DURATION', `invalid duration '${String(d.duration)}'`, w('duration'));
     until = stoppedAt + ms;
   } else {

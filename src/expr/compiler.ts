@@ -62,7 +62,11 @@ export class Compiler {
   private readonly elemTypes: Type[] = [];
   private readonly helperImpls = new Map<string, HelperImpl>();
 
-  constructor(envNames: readonly string[], private readonly ctx: HelperContext) {
+  /**
+   * @param optimize false builds the plain twin (no fused member chains, no literal-set `in`):
+   * same results, used by the differential test that guards the fast paths.
+   */
+  constructor(envNames: readonly string[], private readonly ctx: HelperContext, private readonly optimize = true) {
     this.envNames = new Set(envNames);
   }
 
@@ -185,6 +189,7 @@ export class Compiler {
    * Returns null for anything else (or anything ill-typed: the general path reports it).
    */
   private fusedChain(node: Node): Compiled | null {
+    if (!this.optimize) return null;
     const names: string[] = [];
     let cur: Node = node;
     for (;;) {
@@ -628,7 +633,7 @@ export class Compiler {
     const lf = l.fn;
     const rf = r.fn;
     // A literal list of primitives becomes a Set built once (the hub's `x in ['a', 'b']`).
-    if (r.k && Array.isArray(r.k.v) && r.k.v.every((x) => typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean')) {
+    if (this.optimize && r.k && Array.isArray(r.k.v) && r.k.v.every((x) => typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean')) {
       const set = new Set(r.k.v as unknown[]);
       return { fn: neg ? (env, it) => !set.has(lf(env, it)) : (env, it) => set.has(lf(env, it)), t: BOOL };
     }

@@ -30,8 +30,9 @@ export interface ExprOptions {
 
 export interface CompiledExpr {
   readonly source: string;
-  /** Static result type as the checker sees it (`string`, `bool`, `int`, `float64`, `interface {}`...). */
-  readonly resultType: string;
+  /** Static result type as the checker sees it (`string`, `bool`, `int`, `float64`, `interface {}`...).
+   * Always set by compileExpr; optional so hand-made stubs of this interface stay valid. */
+  readonly resultType?: string;
   /** Evaluate against an environment object (e.g. { evt }). Throws ExprRuntimeError on runtime errors. */
   run(env: Record<string, unknown>): unknown;
 }
@@ -94,7 +95,7 @@ export function compileFilter(
   opts: ExprOptions & { onError?: (e: Error) => void },
 ): (env: Record<string, unknown>) => boolean {
   const c = compileExpr(source, opts);
-  if (c.resultType !== 'bool' && c.resultType !== 'interface {}' && c.resultType !== 'nil') {
+  if (c.resultType !== undefined && c.resultType !== 'bool' && c.resultType !== 'interface {}' && c.resultType !== 'nil') {
     // expr.AsBool(): a filter whose type is known not to be bool is rejected at load.
     throw new LoadError('EXPR_TYPE', `expected bool, but got ${c.resultType} in expression ${JSON.stringify(source)}`, opts.where ?? {});
   }

@@ -87,7 +87,8 @@ test('acknowledged decisions survive SIGKILL of the writer; the store reopens cl
         }
         // No half-written transaction: every alert present holds all of its decisions.
         const alerts = store.listAlerts({ scenario: `crash/run${run}`, limit: 0 });
-        assert.ok(alerts.length >= acks.length && alerts.length <= acks.length + 1, `alerts of run ${run}: ${alerts.length}`);
+        // The child may commit a few more before the signal lands; those must be whole too.
+        assert.ok(alerts.length >= acks.length, `alerts of run ${run}: ${alerts.length} < ${acks.length}`);
         for (const al of alerts) {
           const i = al.events_count;
           assert.equal(al.decisions.length, i % 5 === 4 ? BIG : 1 + (i % 3), `alert ${al.id} is partial`);

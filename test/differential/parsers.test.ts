@@ -135,8 +135,15 @@ for (const svc of SERVICES) {
       const window = { from: cs.startedAt, to: cs.finishedAt };
       const differing: { n: number; raw: string; diffs: Diff[] }[] = [];
       let whitelisted = 0;
+      let compared = 0;
       reference.forEach((ref, i) => {
         const ps = explainer.explain(ref.raw);
+        if (ref.success) {
+          // The recovered final event must be the whole parsed event, not an early stage's.
+          assert.equal(ref.final?.Meta?.datasource_path, logFile, `${svc.name}.log:${i + 1}: recovered event lacks s00 metas`);
+          assert.equal(ref.final?.Stage, cs.nodeOrder[cs.nodeOrder.length - 1].stage, `${svc.name}.log:${i + 1}: recovered event is not from the last stage`);
+          compared += Object.keys(ref.final?.Parsed ?? {}).length + Object.keys(ref.final?.Meta ?? {}).length;
+        }
         if (ref.success && ref.whitelisted) whitelisted++;
         const diffs = compareLine(ref, ps, window, cs.startedAt);
         if (diffs.length) differing.push({ n: i + 1, raw: ref.raw, diffs });
@@ -144,8 +151,9 @@ for (const svc of SERVICES) {
       const agree = lines.length - differing.length;
       const pct = (100 * agree) / lines.length;
       console.log(
-        `${svc.name}: ${agree}/${lines.length} lines agree (${pct.toFixed(2)}%); crowdsec parsed ${csParsed} (${whitelisted} whitelisted), ${lines.length - csParsed} unparsed`,
+        `${svc.name}: ${agree}/${lines.length} lines agree (${pct.toFixed(2)}%); crowdsec parsed ${csParsed} (${whitelisted} whitelisted), ${lines.length - csParsed} unparsed; ${compared} Parsed/Meta values compared`,
       );
+      assert.ok(whitelisted > 0, `${svc.name}: the sample has no whitelisted (private source) line`);
       for (const w of warnings.slice(0, 5)) console.log(`  palisade warning: ${w}`);
       for (const d of differing) {
         console.log(`  ${svc.name}.log:${d.n}: ${d.raw}`);
@@ -157,3 +165,28 @@ for (const svc of SERVICES) {
     }
   });
 }
+
+// The comparator itself: it must see every kind of difference, and tolerate only the
+// documented "date fell back to now" case.
+test('line comparison flags success, whitelist, Parsed and Meta differences', () => {
+  const from = new Date('2026-11-27T10:00:00Z');
+  const to = new Date('2026-11-27T10:00:03Z');
+  const cs: ReplayLine = {
+    raw: 'x',
+    success: true,
+    whitelisted: false,
+    final: { Stage: 's02-enrich', Parsed: { a: '1', empty: '' }, Meta: { source_ip: '192.0.2.1', timestamp: '2026-11-27T10:00:01.5Z' } },
+  };
+  const ps: ExplainLine = { line: 'x', success: true, parsers: [], parsed: { a: '1', empty: '' }, meta: { source_ip: '192.0.2.1', timestamp: '2026-11-27T10:00:00Z' }, enriched: {}, whitelisted: false, scenarios: [] };
+  const window = { from, to };
+  assert.deepEqual(compareLine(cs, ps, window, from), []);
+  assert.deepEqual(compareLine(cs, { ...ps, parsed: { a: '2', empty: '' } }, window, from), [{ key: 'Parsed.a', crowdsec: '1', palisade: '2' }]);
+  assert.deepEqual(compareLine(cs, { ...ps, parsed: { a: '1' } }, window, from), [{ key: 'Parsed.empty', crowdsec: '', palisade: undefined }]);
+  assert.deepEqual(compareLine(cs, { ...ps, whitelisted: true }, window, from).map((d) => d.key), ['whitelisted']);
+  assert.deepEqual(compareLine(cs, { ...ps, success: false }, window, from).map((d) => d.key), ['success']);
+  // Two failed lines agree whatever their partial state.
+  assert.deepEqual(compareLine({ ...cs, success: false }, { ...ps, success: false, parsed: {} }, window, from), []);
+  // A real log date must match exactly, even though both are valid times.
+  const dated = { ...cs, final: { ...cs.final, Meta: { ...cs.final!.Meta, timestamp: '2023-03-08T23:20:05Z' } } };
+  assert.deepEqual(compareLine(dated, ps, window, from).map((d) => d.key), ['Meta.timestamp']);
+});

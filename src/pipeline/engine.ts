@@ -1,0 +1,147 @@
+/**
+ * The detection engine of one agent: parser stages → buckets → postoverflows → alerts.
+ * One code path for replay and live mode; only the clock and the event mode differ.
+ * Profiles and storage are the API side (src/pipeline/sink.ts), as in CrowdSec.
+ */
+import { ExpectMode, newLogEvent, type PEvent } from '../core/event.js';
+import { fromDate, nowGo, type GoTime } from '../core/gotime.js';
+import { loadRulesDir, SHIPPED_RULES_DIR, usedMethods, type RulesDir } from '../config/rules-dir.js';
+import { loadHubIndex, loadScenarioFiles, type HubIndex, type ScenarioSpec, type SimulationConfig } from '../config/scenario.js';
+import { LoadError } from '../core/errors.js';
+import { buildEnrichers, GEOIP_METHODS } from '../parse/enrichers/index.js';
+import { newCounters, limitedWarn, type ParseRuntime } from '../parse/runtime.js';
+import { parseEvent } from '../parse/stages.js';
+import { BucketEngine, type OverflowResult } from '../scenarios/engine.js';
+import type { LapiAlert } from '../scenarios/overflow.js';
+import { existsSync, realpathSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { readYamlDocs } from '../config/yaml-source.js';
+
+export interface EngineConfig {
+  configDir?: string;
+  mode: 'replay' | 'live';
+  geoipDir?: string | null;
+  maxBuckets?: number;
+  warn?: (m: string) => void;
+  now?: () => Date;
+}
+
+export interface AgentCounters {
+  lines: number;
+  parsed: number;
+  unparsed: number;
+  whitelisted: number;
+  dropped: number;
+  overflows: number;
+  alerts: number;
+  postoverflowWhitelisted: number;
+}
+
+export class DetectionEngine {
+  readonly counters: AgentCounters = { lines: 0, parsed: 0, unparsed: 0, whitelisted: 0, dropped: 0, overflows: 0, alerts: 0, postoverflowWhitelisted: 0 };
+
+  private constructor(
+    readonly rules: RulesDir,
+    readonly scenarios: readonly ScenarioSpec[],
+    private readonly runtime: ParseRuntime,
+    readonly buckets: BucketEngine,
+    private readonly mode: 'replay' | 'live',
+  ) {}
+
+  static async create(cfg: EngineConfig): Promise<DetectionEngine> {
+    const warn = limitedWarn(cfg.warn ?? ((m) => process.stderr.write(`warning: ${m}\n`)));
+    const dir = cfg.configDir ?? SHIPPED_RULES_DIR;
+    const rules = loadRulesDir(dir, { strict: true, warn });
+    const simulation = loadSimulation(join(dir, 'simulation.yaml'));
+    const hubIndex = findHubIndex(dir, rules.scenarioFiles);
+    const loaded = loadScenarioFiles(rules.scenarioFiles, { helpers: rules.helpers, data: rules.data, simulation, hubIndex });
+    if (loaded.failures.length > 0) throw loaded.failures[0]!.error;
+    const nowDate = cfg.now ?? (() => new Date());
+    const needsGeo = [...usedMethods(rules.parsers.set, rules.postoverflows.set)].some((m) => GEOIP_METHODS.has(m));
+    const enrichers = await buildEnrichers({ geoipDir: needsGeo ? cfg.geoipDir : null, now: nowDate, warn });
+    const runtime: ParseRuntime = { enrichers, counters: newCounters(), warn, now: nowDate };
+    const now = cfg.now ? () => fromDate(cfg.now!()) : nowGo;
+    const buckets = new BucketEngine(loaded.scenarios, {
+      mode: cfg.mode,
+      now,
+      maxBuckets: cfg.maxBuckets,
+      onEviction: (e) => warn(`bucket cap reached: evicted buckets of ${e.scenario} (${e.total} so far)`),
+      log: (level, msg) => { if (level === 'warn' || level === 'error') warn(msg); },
+    });
+    return new DetectionEngine(rules, loaded.scenarios, runtime, buckets, cfg.mode);
+  }
+
+  /** Processes one raw line; returns the alerts its overflows produced (one per source). */
+  processLine(raw: string, src: string, labels: Map<string, string>): LapiAlert[] {
+    this.counters.lines++;
+    const evt = newLogEvent(raw, { src, module: 'file', labels, mode: this.mode === 'replay' ? ExpectMode.TIMEMACHINE : ExpectMode.LIVE, time: this.runtime.now() });
+    const outcome = parseEvent(this.rules.parsers.set, evt, this.runtime);
+    if (outcome === 'dropped') { this.counters.dropped++; return []; }
+    if (outcome === 'unparsed') { this.counters.unparsed++; return []; }
+    this.counters.parsed++;
+    if (evt.Whitelisted) { this.counters.whitelisted++; return []; }
+    return this.pour(evt);
+  }
+
+  /** Pours a parsed event; overflows go through postoverflows and reprocess. */
+  pour(evt: PEvent): LapiAlert[] {
+    return this.handleOverflows(this.buckets.pour(evt));
+  }
+
+  /** Counter buckets and idle rows: call periodically in live mode. */
+  sweep(now?: GoTime): LapiAlert[] {
+    return this.handleOverflows(this.buckets.sweep(now));
+  }
+
+  private handleOverflows(results: OverflowResult[]): LapiAlert[] {
+    const out: LapiAlert[] = [];
+    // Reprocessed overflows can overflow again; the queue keeps this iterative and bounded by the blackholes.
+    const queue = [...results];
+    for (let guard = 0; queue.length > 0 && guard < 10_000; guard++) {
+      const r = queue.shift()!;
+      this.counters.overflows++;
+      if (this.rules.postoverflows.set.stages.length > 0) {
+        r.event.Stage = '';
+        parseEvent(this.rules.postoverflows.set, r.event, this.runtime);
+        if (r.alert.Whitelisted) { this.counters.postoverflowWhitelisted++; continue; }
+      }
+      const alerts = r.alert.lapiAlerts();
+      this.counters.alerts += alerts.length;
+      out.push(...alerts);
+      if (r.reprocess) queue.push(...this.buckets.pour(r.event));
+    }
+    return out;
+  }
+}
+
+/**
+ * Scenario versions come from the hub index (spec §4.2). cscli installs items as symlinks into
+ * the hub, so the index is found next to the link targets (or in `<config>/hub/`).
+ */
+function findHubIndex(configDir: string, files: readonly string[]): HubIndex | null {
+  const candidates = [join(configDir, 'hub')];
+  for (const f of files.slice(0, 5)) {
+    try {
+      let d = dirname(realpathSync(f));
+      for (let i = 0; i < 5; i++, d = dirname(d)) candidates.push(d);
+    } catch {
+      // unreadable link: no version
+    }
+  }
+  for (const c of candidates) {
+    const p = join(c, '.index.json');
+    if (existsSync(p)) return loadHubIndex(p);
+  }
+  return null;
+}
+
+function loadSimulation(file: string): SimulationConfig | null {
+  if (!existsSync(file)) return null;
+  const doc = readYamlDocs(file)[0]?.value as Record<string, unknown> | null | undefined;
+  if (!doc) return null;
+  const sim = doc.simulation;
+  const on = sim === true || sim === 'on' || sim === 'true';
+  const ex = doc.exclusions;
+  if (ex !== undefined && ex !== null && !Array.isArray(ex)) throw new LoadError('SCHEMA', 'exclusions must be a list', { file });
+  return { simulation: on, exclusions: (ex as unknown[] | undefined ?? []).map(String) };
+}
