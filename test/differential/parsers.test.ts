@@ -7,12 +7,13 @@
  *   - success: passed every stage (whitelisted lines count as parsed: CrowdSec parses them
  *     fully and only then drops them; the dump shows them in the last stage with
  *     `Whitelisted: true`),
- *   - whitelisted, and the final Parsed and Meta maps, for lines both engines parsed.
+ *   - whitelisted, and the final Parsed, Meta and Enriched maps, for lines both engines parsed.
  * Agreement per service is printed and must be >= 99%; every differing line is listed.
  *
  * Known, documented differences (excluded from the comparison, never from the line count):
  *   - A date that no layout parses becomes "now" (spec §2.7 step 4), so `Meta.timestamp` of
- *     such lines is the wall clock of each run. It is compared as "both near the run time".
+ *     such lines (and `Enriched.MarshaledTime`) is the wall clock of each run. It is compared as
+ *     "both near the run time"; Palisade is given the crowdsec run's start as its clock.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -94,7 +95,9 @@ function compareLine(cs: ReplayLine, ps: ExplainLine, window: { from: Date; to: 
   if (cs.whitelisted !== ps.whitelisted) diffs.push({ key: 'whitelisted', crowdsec: String(cs.whitelisted), palisade: String(ps.whitelisted) });
   const exact = (_k: string, a: string | undefined, b: string | undefined) => a === b;
   diffMaps('Parsed', cs.final?.Parsed, ps.parsed, diffs, exact);
-  diffMaps('Meta', cs.final?.Meta, ps.meta, diffs, (k, a, b) => a === b || (k === 'timestamp' && nearRun(a, window.from, window.to) && nearRun(b, now, now)));
+  const dateOrNow = (field: string) => (k: string, a: string | undefined, b: string | undefined) => a === b || (k === field && nearRun(a, window.from, window.to) && nearRun(b, now, now));
+  diffMaps('Meta', cs.final?.Meta, ps.meta, diffs, dateOrNow('timestamp'));
+  diffMaps('Enriched', cs.final?.Enriched, ps.enriched, diffs, dateOrNow('MarshaledTime'));
   return diffs;
 }
 
@@ -122,6 +125,8 @@ for (const svc of SERVICES) {
     const firstNodeEntries = cs.parserDump['s00-raw']?.[cs.nodeOrder[0].nodes[0]]?.length ?? 0;
     assert.equal(firstNodeEntries, lines.length, `crowdsec dump holds ${firstNodeEntries} s00 entries for ${lines.length} lines`);
     const reference = replayLines(cs, lines);
+    const lost = reference.filter((l) => l.final === null).map((l) => JSON.stringify(l.raw));
+    assert.deepEqual(lost, [], 'lines missing from the crowdsec dump (raw text mismatch?)');
 
     // The sample must exercise both outcomes, or agreement would prove little.
     const csParsed = reference.filter((l) => l.success).length;
@@ -136,29 +141,29 @@ for (const svc of SERVICES) {
       const differing: { n: number; raw: string; diffs: Diff[] }[] = [];
       let whitelisted = 0;
       let compared = 0;
-      reference.forEach((ref, i) => {
-        const ps = explainer.explain(ref.raw);
-        if (ref.success) {
+      reference.forEach((line, i) => {
+        const ps = explainer.explain(line.raw);
+        if (line.success) {
           // The recovered final event must be the whole parsed event, not an early stage's.
-          assert.equal(ref.final?.Meta?.datasource_path, logFile, `${svc.name}.log:${i + 1}: recovered event lacks s00 metas`);
-          assert.equal(ref.final?.Stage, cs.nodeOrder[cs.nodeOrder.length - 1].stage, `${svc.name}.log:${i + 1}: recovered event is not from the last stage`);
-          compared += Object.keys(ref.final?.Parsed ?? {}).length + Object.keys(ref.final?.Meta ?? {}).length;
+          assert.equal(line.final?.Meta?.datasource_path, logFile, `${svc.name}.log:${i + 1}: recovered event lacks s00 metas`);
+          assert.equal(line.final?.Stage, cs.nodeOrder[cs.nodeOrder.length - 1].stage, `${svc.name}.log:${i + 1}: recovered event is not from the last stage`);
+          compared += Object.keys(line.final?.Parsed ?? {}).length + Object.keys(line.final?.Meta ?? {}).length + Object.keys(line.final?.Enriched ?? {}).length;
         }
-        if (ref.success && ref.whitelisted) whitelisted++;
-        const diffs = compareLine(ref, ps, window, cs.startedAt);
-        if (diffs.length) differing.push({ n: i + 1, raw: ref.raw, diffs });
+        if (line.success && line.whitelisted) whitelisted++;
+        const diffs = compareLine(line, ps, window, cs.startedAt);
+        if (diffs.length) differing.push({ n: i + 1, raw: line.raw, diffs });
       });
       const agree = lines.length - differing.length;
       const pct = (100 * agree) / lines.length;
       console.log(
-        `${svc.name}: ${agree}/${lines.length} lines agree (${pct.toFixed(2)}%); crowdsec parsed ${csParsed} (${whitelisted} whitelisted), ${lines.length - csParsed} unparsed; ${compared} Parsed/Meta values compared`,
+        `${svc.name}: ${agree}/${lines.length} lines agree (${pct.toFixed(2)}%); crowdsec parsed ${csParsed} (${whitelisted} whitelisted), ${lines.length - csParsed} unparsed; ${compared} Parsed/Meta/Enriched values compared`,
       );
-      assert.ok(whitelisted > 0, `${svc.name}: the sample has no whitelisted (private source) line`);
       for (const w of warnings.slice(0, 5)) console.log(`  palisade warning: ${w}`);
       for (const d of differing) {
         console.log(`  ${svc.name}.log:${d.n}: ${d.raw}`);
         for (const x of d.diffs) console.log(`    ${x.key}: crowdsec=${show(x.crowdsec)} palisade=${show(x.palisade)}`);
       }
+      assert.ok(whitelisted > 0, `${svc.name}: the sample has no whitelisted (private source) line`);
       assert.ok(pct >= MIN_AGREEMENT * 100, `${svc.name}: agreement ${pct.toFixed(2)}% < ${MIN_AGREEMENT * 100}% (${differing.length} differing lines listed above)`);
     } finally {
       rmSync(configDir, { recursive: true, force: true });
@@ -168,7 +173,7 @@ for (const svc of SERVICES) {
 
 // The comparator itself: it must see every kind of difference, and tolerate only the
 // documented "date fell back to now" case.
-test('line comparison flags success, whitelist, Parsed and Meta differences', () => {
+test('line comparison flags success, whitelist, Parsed, Meta and Enriched differences', () => {
   const from = new Date('2026-11-27T10:00:00Z');
   const to = new Date('2026-11-27T10:00:03Z');
   const cs: ReplayLine = {
@@ -186,6 +191,7 @@ test('line comparison flags success, whitelist, Parsed and Meta differences', ()
   assert.deepEqual(compareLine(cs, { ...ps, success: false }, window, from).map((d) => d.key), ['success']);
   // Two failed lines agree whatever their partial state.
   assert.deepEqual(compareLine({ ...cs, success: false }, { ...ps, success: false, parsed: {} }, window, from), []);
+  assert.deepEqual(compareLine(cs, { ...ps, enriched: { MarshaledTime: '2023-03-08T23:20:05Z' } }, window, from), [{ key: 'Enriched.MarshaledTime', crowdsec: undefined, palisade: '2023-03-08T23:20:05Z' }]);
   // A real log date must match exactly, even though both are valid times.
   const dated = { ...cs, final: { ...cs.final, Meta: { ...cs.final!.Meta, timestamp: '2023-03-08T23:20:05Z' } } };
   assert.deepEqual(compareLine(dated, ps, window, from).map((d) => d.key), ['Meta.timestamp']);

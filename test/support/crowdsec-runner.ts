@@ -196,6 +196,51 @@ function normaliseParserDump(raw: unknown, stages: Set<string>): ParserDump {
   return out;
 }
 
+/** config.yaml and the LAPI credentials for one run (port changes on a retry). */
+function writeConfig(cfg: string, port: number, opts: CrowdsecReplayOptions): void {
+  const hub = resolve(opts.hubDir);
+  writeFileSync(
+    join(cfg, 'config.yaml'),
+    [
+      'common:',
+      '  daemonize: false',
+      '  log_media: stdout',
+      '  log_level: info',
+      `  working_dir: ${cfg}`,
+      'config_paths:',
+      `  config_dir: ${cfg}/`,
+      `  data_dir: ${resolve(opts.dataDir)}/`,
+      `  simulation_path: ${cfg}/simulation.yaml`,
+      `  hub_dir: ${hub}/`,
+      `  index_path: ${hub}/.index.json`,
+      `  notification_dir: ${cfg}/notifications/`,
+      `  plugin_dir: ${cfg}/plugins/`,
+      'crowdsec_service:',
+      `  acquisition_path: ${cfg}/acquis.yaml`,
+      // One routine keeps the dump lists in file order.
+      '  parser_routines: 1',
+      '  buckets_routines: 1',
+      '  output_routines: 1',
+      'db_config:',
+      '  type: sqlite',
+      `  db_path: ${cfg}/crowdsec.db`,
+      '  use_wal: false',
+      'api:',
+      '  client:',
+      `    credentials_path: ${cfg}/local_api_credentials.yaml`,
+      '  server:',
+      '    log_level: warning',
+      `    listen_uri: 127.0.0.1:${port}`,
+      `    profiles_path: ${cfg}/profiles.yaml`,
+      '    trusted_ips: [127.0.0.1, "::1"]',
+      'prometheus:',
+      '  enabled: false',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(join(cfg, 'local_api_credentials.yaml'), `url: http://127.0.0.1:${port}\nlogin: testMachine\npassword: testPassword\n`);
+}
+
 export async function runCrowdsecReplay(opts: CrowdsecReplayOptions): Promise<CrowdsecReplayResult> {
   const cfg = mkdtempSync(join(tmpdir(), 'palisade-crowdsec-'));
   const cscli = join(dirname(opts.crowdsecBin), 'cscli');
@@ -235,61 +280,30 @@ export async function runCrowdsecReplay(opts: CrowdsecReplayOptions): Promise<Cr
         .flatMap((f) => f.names),
     }));
 
-    const port = await freePort();
-    const hub = resolve(opts.hubDir);
-    writeFileSync(
-      join(cfg, 'config.yaml'),
-      [
-        'common:',
-        '  daemonize: false',
-        '  log_media: stdout',
-        '  log_level: info',
-        `  working_dir: ${cfg}`,
-        'config_paths:',
-        `  config_dir: ${cfg}/`,
-        `  data_dir: ${resolve(opts.dataDir)}/`,
-        `  simulation_path: ${cfg}/simulation.yaml`,
-        `  hub_dir: ${hub}/`,
-        `  index_path: ${hub}/.index.json`,
-        `  notification_dir: ${cfg}/notifications/`,
-        `  plugin_dir: ${cfg}/plugins/`,
-        'crowdsec_service:',
-        `  acquisition_path: ${cfg}/acquis.yaml`,
-        // One routine keeps the dump lists in file order.
-        '  parser_routines: 1',
-        '  buckets_routines: 1',
-        '  output_routines: 1',
-        'db_config:',
-        '  type: sqlite',
-        `  db_path: ${cfg}/crowdsec.db`,
-        '  use_wal: false',
-        'api:',
-        '  client:',
-        `    credentials_path: ${cfg}/local_api_credentials.yaml`,
-        '  server:',
-        '    log_level: warning',
-        `    listen_uri: 127.0.0.1:${port}`,
-        `    profiles_path: ${cfg}/profiles.yaml`,
-        '    trusted_ips: [127.0.0.1, "::1"]',
-        'prometheus:',
-        '  enabled: false',
-        '',
-      ].join('\n'),
-    );
     writeFileSync(join(cfg, 'acquis.yaml'), '');
     writeFileSync(join(cfg, 'simulation.yaml'), 'simulation: off\n');
     writeFileSync(
       join(cfg, 'profiles.yaml'),
       'name: default_ip_remediation\nfilters:\n - Alert.Remediation == true && Alert.GetScope() == "Ip"\ndecisions:\n - type: ban\n   duration: 4h\non_success: break\n',
     );
-    writeFileSync(join(cfg, 'local_api_credentials.yaml'), `url: http://127.0.0.1:${port}\nlogin: testMachine\npassword: testPassword\n`);
-
     const cfgFile = join(cfg, 'config.yaml');
-    await execOk(cscli, ['-c', cfgFile, 'machines', 'add', 'testMachine', '--password', 'testPassword', '-f', join(cfg, 'local_api_credentials.yaml'), '--force'], env, Math.min(opts.timeoutMs, 60_000));
-
     const logFile = resolve(opts.logFile);
-    const startedAt = new Date();
-    const r = await run(opts.crowdsecBin, ['-c', cfgFile, '-dsn', `file://${logFile}`, '-type', opts.type, '-dump-data', dumpDir], env, opts.timeoutMs, cfg);
+    let r: Awaited<ReturnType<typeof run>>;
+    let startedAt: Date;
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      writeConfig(cfg, port, opts);
+      if (attempt === 1) {
+        await execOk(cscli, ['-c', cfgFile, 'machines', 'add', 'testMachine', '--password', 'testPassword', '-f', join(cfg, 'local_api_credentials.yaml'), '--force'], env, Math.min(opts.timeoutMs, 60_000));
+      }
+      rmSync(dumpDir, { recursive: true, force: true });
+      mkdirSync(dumpDir);
+      startedAt = new Date();
+      r = await run(opts.crowdsecBin, ['-c', cfgFile, '-dsn', `file://${logFile}`, '-type', opts.type, '-dump-data', dumpDir], env, opts.timeoutMs, cfg);
+      // Another process may take the probed port before the LAPI binds it: try another one.
+      if (r.code !== 0 && !r.timedOut && attempt < 3 && /address already in use/.test(r.stderr)) continue;
+      break;
+    }
     const finishedAt = new Date();
     if (r.timedOut) throw new CrowdsecRunError(`crowdsec replay of ${logFile} timed out after ${opts.timeoutMs} ms (killed)`, r.stdout, r.stderr);
     if (r.code !== 0) throw new CrowdsecRunError(`crowdsec replay of ${logFile} exited with ${r.code ?? r.signal}`, r.stdout, r.stderr);
