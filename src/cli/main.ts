@@ -18,7 +18,7 @@ program
   .description('Collaborative intrusion prevention, compatible with CrowdSec hub rules and Local API')
   .version('0.1.0')
   .exitOverride()
-  .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: () => {} });
 
 program
   .command('explain')
