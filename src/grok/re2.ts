@@ -330,7 +330,6 @@ class Parser {
   }
 
   private parseAtom(items: Re2Node[]): void {
-    const start = this.pos;
     const c = this.src[this.pos]!;
     switch (c) {
       case '(':
@@ -356,7 +355,6 @@ class Parser {
         return;
       default:
         items.push(this.lit(this.nextCp()));
-        void start;
     }
   }
 
@@ -436,8 +434,7 @@ class Parser {
         return;
       }
       case 'C':
-        this.fail('\\C (any byte) is not supported', start);
-      // eslint-disable-next-line no-fallthrough
+        return this.fail('\\C (any byte) is not supported', start);
       case 'd': case 'D': case 's': case 'S': case 'w': case 'W': case 'p': case 'P': {
         const set = this.parseClassEscape();
         items.push({ kind: 'class', ranges: set.ranges, negated: set.negated });

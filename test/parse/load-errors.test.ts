@@ -55,7 +55,9 @@ test('binary junk, invalid UTF-8 and a 1 MB line go through explain without a cr
     const t0 = performance.now();
     const r = ex.explain(line);
     assert.equal(typeof r.success, 'boolean');
-    assert.ok(performance.now() - t0 < 2000, 'explain of a hostile line must not stall');
+    // A stall check, not a benchmark: a catastrophic backtrack would take minutes; linear scans of
+    // a 1 MB line by every parser take a few hundred ms, more on a loaded CI machine.
+    assert.ok(performance.now() - t0 < 10_000, 'explain of a hostile line must not stall');
   }
 });
 
