@@ -1,0 +1,237 @@
+// WORK IN PROGRESS, not run by `npm test` (the runner takes *.test.ts only): crowdsec 1.4.6 itself
+// gives different alert sets on repeated runs of the same 50k-line sshd log (390/389/388), so the
+// comparison rule is still being settled. See the closing notes of issue 3.
+/**
+ * Differential test of whole-pipeline alerts: seeded sshd and nginx logs of 50,000 lines each
+ * (fixtures/generate-bf-logs.ts) are replayed through the Debian crowdsec 1.4.6 binary and
+ * through Palisade with the same hub parsers, scenarios and data files, and the multisets of
+ * (scenario, source IP, events_count) alerts are compared.
+ *
+ * Replay semantics both sides share (spec §4.7): bucket time is the log's time, and buckets
+ * still pending when input ends are discarded. crowdsec's alerts are read back from its
+ * database with cscli (see crowdsecAlerts). Skipped when the Debian tree is unavailable.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { execFile, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { promisify } from 'node:util';
+import { debianReference, type DebianReference } from '../support/debian.js';
+import { runReplay } from '../../src/pipeline/replay.js';
+import { generateNginx, generateSshd } from '../../fixtures/generate-bf-logs.js';
+
+const LINES = 50_000;
+const SEED = 424242;
+const CROWDSEC_TIMEOUT_MS = 240_000;
+const execFileP = promisify(execFile);
+
+const COMMON_PARSERS = ['s00-raw/crowdsecurity/syslog-logs.yaml', 's02-enrich/crowdsecurity/dateparse-enrich.yaml', 's02-enrich/crowdsecurity/whitelists.yaml'];
+const SSHD = { type: 'syslog', parsers: [...COMMON_PARSERS, 's01-parse/crowdsecurity/sshd-logs.yaml'], scenarios: ['crowdsecurity/ssh-bf.yaml', 'crowdsecurity/ssh-slow-bf.yaml'] };
+// The http scenarios of the base-http-scenarios collection that `crowdsecurity/nginx` pulls in by default.
+const NGINX = {
+  type: 'nginx',
+  parsers: [...COMMON_PARSERS, 's01-parse/crowdsecurity/nginx-logs.yaml', 's02-enrich/crowdsecurity/http-logs.yaml'],
+  scenarios: ['http-probing', 'http-crawl-non_statics', 'http-sensitive-files', 'http-bad-user-agent', 'http-path-traversal-probing',
+    'http-xss-probing', 'http-sqli-probing', 'http-backdoors-attempts', 'http-generic-bf', 'http-open-proxy', 'nginx-req-limit-exceeded'].map((s) => `crowdsecurity/${s}.yaml`),
+};
+
+/**
+ * Observed quirk of the 1.4.6 binary (not yet written up in the spec; closest text: §4.6
+ * blackhole and §4.7 replay): identical replays of the same file do not give the same alerts.
+ * On this sshd log three back-to-back runs gave 388, 389 and 387 alerts; the missing ones were
+ * each a second overflow of one source (e.g. ssh-bf 6 events, ssh-slow-bf 11 events) that
+ * another run did emit, and no run ever had an alert Palisade lacks. So crowdsec is run up to
+ * CROWDSEC_RUNS times (stopping at the first exact match), and Palisade must equal the per-key
+ * maximum over those runs; every crowdsec run must be contained in Palisade's set.
+ */
+const CROWDSEC_RUNS = 3;
+
+type Setup = typeof SSHD;
+
+/** The hub's data files, plus the name http-path-traversal-probing asks for (stack-notes §9). */
+function dataDir(ref: DebianReference, dir: string): string {
+  const d = join(dir, 'data');
+  mkdirSync(d);
+  for (const f of readdirSync(ref.data)) copyFileSync(join(ref.data, f), join(d, f));
+  copyFileSync(join(ref.data, 'path_traversal.txt'), join(d, 'http_path_traversal.txt'));
+  return d;
+}
+
+/** A Palisade config dir laid out like /etc/crowdsec, with symlinks into the hub (as cscli does). */
+function palisadeConfig(ref: DebianReference, dir: string, data: string, s: Setup): string {
+  const cfg = join(dir, `cfg-${s.type}`);
+  mkdirSync(join(cfg, 'scenarios'), { recursive: true });
+  symlinkSync(ref.patterns, join(cfg, 'patterns'));
+  symlinkSync(data, join(cfg, 'data'));
+  for (const p of s.parsers) {
+    const [stage, , file] = p.split('/');
+    mkdirSync(join(cfg, 'parsers', stage!), { recursive: true });
+    symlinkSync(join(ref.hub, 'parsers', p), join(cfg, 'parsers', stage!, file!));
+  }
+  for (const p of s.scenarios) symlinkSync(join(ref.hub, 'scenarios', p), join(cfg, 'scenarios', p.split('/')[1]!));
+  return cfg;
+}
+
+/**
+ * Runs crowdsec 1.4.6 on one file and reads the alerts back with cscli from its SQLite DB.
+ * Own wrapper rather than test/support/crowdsec-runner.ts: that one always asks for
+ * `-dump-data`, whose parser dump for 50k lines exhausts the test's heap when parsed.
+ * The config mirrors the runner's (in-process LAPI on a free loopback port, see its header).
+ */
+async function crowdsecAlerts(r: DebianReference, dir: string, logFile: string, data: string, s: Setup): Promise<string[]> {
+  const cfg = join(dir, `crowdsec-${s.type}`);
+  for (const d of ['scenarios', 'postoverflows', 'notifications', 'plugins']) mkdirSync(join(cfg, d), { recursive: true });
+  symlinkSync(r.patterns, join(cfg, 'patterns'));
+  for (const p of s.parsers) {
+    const [stage, , file] = p.split('/');
+    mkdirSync(join(cfg, 'parsers', stage!), { recursive: true });
+    symlinkSync(join(r.hub, 'parsers', p), join(cfg, 'parsers', stage!, file!));
+  }
+  for (const p of s.scenarios) symlinkSync(join(r.hub, 'scenarios', p), join(cfg, 'scenarios', p.split('/')[1]!));
+  const port = await freePort();
+  const cfgFile = join(cfg, 'config.yaml');
+  writeFileSync(cfgFile, [
+    'common:', '  daemonize: false', '  log_media: stdout', '  log_level: info', `  working_dir: ${cfg}`,
+    'config_paths:', `  config_dir: ${cfg}/`, `  data_dir: ${data}/`, `  simulation_path: ${cfg}/simulation.yaml`,
+    `  hub_dir: ${r.hub}/`, `  index_path: ${r.hub}/.index.json`, `  notification_dir: ${cfg}/notifications/`, `  plugin_dir: ${cfg}/plugins/`,
+    'crowdsec_service:', `  acquisition_path: ${cfg}/acquis.yaml`, '  parser_routines: 1', '  buckets_routines: 1', '  output_routines: 1',
+    'db_config:', '  type: sqlite', `  db_path: ${cfg}/crowdsec.db`, '  use_wal: false',
+    'api:', '  client:', `    credentials_path: ${cfg}/local_api_credentials.yaml`, '  server:', '    log_level: warning',
+    `    listen_uri: 127.0.0.1:${port}`, `    profiles_path: ${cfg}/profiles.yaml`, '    trusted_ips: [127.0.0.1, "::1"]',
+    'prometheus:', '  enabled: false', '',
+  ].join('\n'));
+  const creds = join(cfg, 'local_api_credentials.yaml');
+  writeFileSync(creds, `url: http://127.0.0.1:${port}\nlogin: testMachine\npassword: testPassword\n`);
+  writeFileSync(join(cfg, 'acquis.yaml'), '');
+  writeFileSync(join(cfg, 'simulation.yaml'), 'simulation: off\n');
+  writeFileSync(join(cfg, 'profiles.yaml'), 'name: default_ip_remediation\nfilters:\n - Alert.Remediation == true && Alert.GetScope() == "Ip"\ndecisions:\n - type: ban\n   duration: 4h\non_success: break\n');
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cfg, TZ: 'UTC', LANG: 'C' };
+  const cscli = join(dirname(r.crowdsecBin), 'cscli');
+  const opts = { env, maxBuffer: 512 * 1024 * 1024 };
+  await execFileP(cscli, ['-c', cfgFile, 'machines', 'add', 'testMachine', '--password', 'testPassword', '-f', creds, '--force'], { ...opts, timeout: 60_000 });
+  try {
+    await execFileP(r.crowdsecBin, ['-c', cfgFile, '-dsn', `file://${logFile}`, '-type', s.type], { ...opts, timeout: CROWDSEC_TIMEOUT_MS, killSignal: 'SIGKILL' });
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    throw new Error(`crowdsec replay failed: ${err.message}\n${String(err.stderr ?? '').split('\n').slice(-15).join('\n')}`);
+  }
+  // cscli reads alerts through the LAPI, which stopped with the replay: serve it alone (-no-cs).
+  const lapi = spawn(r.crowdsecBin, ['-c', cfgFile, '-no-cs'], { env, stdio: 'ignore' });
+  let stdout = '';
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        stdout = (await execFileP(cscli, ['-c', cfgFile, 'alerts', 'list', '-o', 'json', '--limit', '0'], { ...opts, timeout: 60_000 })).stdout;
+        break;
+      } catch (e) {
+        if (i >= 30) throw e;
+        await new Promise((res) => setTimeout(res, 500));
+      }
+    }
+  } finally {
+    lapi.kill('SIGKILL');
+  }
+  const list = JSON.parse(stdout) as { scenario: string; source?: { value?: string }; events_count: number }[] | null;
+  return (list ?? []).map((a) => `${a.scenario} ${a.source?.value ?? '?'} ${a.events_count}`).sort();
+}
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => res(typeof addr === 'object' && addr ? addr.port : 0));
+    });
+  });
+}
+
+async function palisadeAlerts(cfg: string, file: string, type: string): Promise<string[]> {
+  const out: string[] = [];
+  const warnings: string[] = [];
+  const summary = await runReplay({
+    files: [file],
+    type,
+    configDir: cfg,
+    dataDir: null,
+    warn: (m) => warnings.push(m),
+    onAlert: ({ alert }) => out.push(`${alert.scenario} ${alert.source.value} ${alert.events_count}`),
+  });
+  assert.equal(summary.lines, LINES, 'palisade read every line');
+  return out.sort();
+}
+
+/** Multiset with each key's largest count over the runs. */
+function maxUnion(runs: string[][]): string[] {
+  const best = new Map<string, number>();
+  for (const run of runs) {
+    const c = new Map<string, number>();
+    for (const k of run) c.set(k, (c.get(k) ?? 0) + 1);
+    for (const [k, n] of c) best.set(k, Math.max(best.get(k) ?? 0, n));
+  }
+  return [...best].flatMap(([k, n]) => Array<string>(n).fill(k)).sort();
+}
+
+/** Multiset difference a - b. */
+function minus(a: string[], b: string[]): string[] {
+  const counts = new Map<string, number>();
+  for (const k of b) counts.set(k, (counts.get(k) ?? 0) + 1);
+  const out: string[] = [];
+  for (const k of a) {
+    const n = counts.get(k) ?? 0;
+    if (n > 0) counts.set(k, n - 1);
+    else out.push(k);
+  }
+  return out;
+}
+
+const ref = debianReference();
+
+for (const [name, setup, gen] of [['sshd', SSHD, generateSshd], ['nginx', NGINX, generateNginx]] as const) {
+  test(`alerts: palisade == crowdsec 1.4.6 on ${LINES} seeded ${name} lines`, { skip: ref ? false : 'Debian crowdsec tree unavailable', timeout: CROWDSEC_RUNS * CROWDSEC_TIMEOUT_MS + 120_000 }, async () => {
+    const r = ref!;
+    const dir = mkdtempSync(join(tmpdir(), `palisade-diff-alerts-${name}-`));
+    try {
+      const logFile = join(dir, `${name}.log`);
+      writeFileSync(logFile, gen(LINES, SEED));
+      const data = dataDir(r, dir);
+      const cfg = palisadeConfig(r, dir, data, setup);
+      const p0 = performance.now();
+      const ours = await palisadeAlerts(cfg, logFile, setup.type);
+      console.log(`${name}: palisade ${ours.length} alerts in ${((performance.now() - p0) / 1000).toFixed(1)} s`);
+      const runs: string[][] = [];
+      for (let i = 0; i < CROWDSEC_RUNS; i++) {
+        const runDir = join(dir, `run${i}`);
+        mkdirSync(runDir);
+        const t0 = performance.now();
+        runs.push(await crowdsecAlerts(r, runDir, logFile, data, setup));
+        const diff = minus(ours, runs[i]!).length + minus(runs[i]!, ours).length;
+        console.log(`${name}: crowdsec run ${i + 1}: ${runs[i]!.length} alerts in ${((performance.now() - t0) / 1000).toFixed(1)} s, ${diff} differ from palisade`);
+        if (diff === 0) break;
+      }
+      const theirs = maxUnion(runs);
+      const onlyOurs = minus(ours, theirs);
+      const onlyTheirs = minus(theirs, ours);
+      const byScenario = new Map<string, number>();
+      for (const k of theirs) byScenario.set(k.split(' ')[0]!, (byScenario.get(k.split(' ')[0]!) ?? 0) + 1);
+      const agree = theirs.length - onlyTheirs.length;
+      console.log(`${name}: crowdsec ${theirs.length} alerts (max over ${runs.length} run(s)), palisade ${ours.length}, agreeing ${agree} ` +
+        `(${((100 * agree) / Math.max(1, ours.length, theirs.length)).toFixed(2)}%); by scenario ${JSON.stringify(Object.fromEntries(byScenario))}`);
+      if (onlyOurs.length) console.log(`only palisade:\n  ${onlyOurs.join('\n  ')}`);
+      if (onlyTheirs.length) console.log(`only crowdsec:\n  ${onlyTheirs.join('\n  ')}`);
+
+      // The comparison must mean something: several scenarios fire, and well under crowdsec's
+      // ~5,000 stored-alert ceiling (stack-notes §9).
+      assert.ok(theirs.length >= 20 && theirs.length < 4000, `crowdsec alert count ${theirs.length}`);
+      assert.ok(byScenario.size >= 2, 'at least two scenarios fire');
+      for (const [i, run] of runs.entries()) assert.deepEqual(minus(run, ours), [], `crowdsec run ${i + 1} has alerts palisade lacks`);
+      assert.deepEqual(onlyOurs, [], 'palisade alerts no crowdsec run produced');
+      assert.deepEqual(onlyTheirs, []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
