@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AlertInput, DecisionInput } from '../../src/decisions/records.js';
+import { mulberry32 as rng } from '../../fixtures/seeded.js';
+export { rng };
 
 export function tempDir(tag: string): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), `palisade-${tag}-`));
@@ -47,14 +49,3 @@ export function decisionFor(value: string, opts: Partial<DecisionInput> = {}): D
   };
 }
 
-/** mulberry32: small, seedable, good enough to pick test data reproducibly. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
