@@ -9,6 +9,11 @@ import { hubCheckCommand } from './hub.js';
 import { replayCommand } from './replay.js';
 import { alertsDelete, alertsInspect, alertsList, decisionsAdd, decisionsDelete, decisionsList } from './store-commands.js';
 import { fail, UsageError } from './errors.js';
+import { runCommand } from './run.js';
+import { agentCommand } from './agent.js';
+import { remoteAlertsDelete, remoteAlertsInspect, remoteAlertsList, remoteDecisionsAdd, remoteDecisionsDelete, remoteDecisionsList } from './remote-commands.js';
+import { lapiCommand } from './lapi.js';
+import { bouncersAdd, bouncersDelete, bouncersList, machinesAdd, machinesDelete, machinesList, machinesValidate } from './credentials-commands.js';
 
 enableRegexpBacktrackGuard();
 
@@ -42,11 +47,12 @@ program
   .option('--json', 'print each alert as one line of LAPI Alert JSON')
   .option('--geoip-dir <dir>', 'directory holding GeoLite2-City.mmdb / GeoLite2-ASN.mmdb')
   .option('--max-buckets <n>', 'bucket row cap (memory bound)')
+  .option('--workers <n>', 'parse worker threads (0 = parse on the main thread; default: one per core for inputs of 8 MiB or more)')
   .action(async (files: string[], o) => replayCommand(files, o));
 
 /** Filters shared by the list/delete verbs (cscli's names). */
 function withFilters(c: Command): Command {
-  return c
+  return withRemote(c)
     .option('--data-dir <dir>', 'state directory holding the LMDB store')
     .option('-i, --ip <ip>', 'source IP (matches ranges holding it)')
     .option('-r, --range <cidr>', 'source range')
@@ -61,26 +67,90 @@ function withFilters(c: Command): Command {
     .option('--json', 'JSON output');
 }
 
+/** `--lapi URL` runs a verb against a running Local API instead of the local store. */
+function withRemote(c: Command): Command {
+  return c
+    .option('--lapi <url>', 'talk to this Local API instead of the local store')
+    .option('--machine-id <id>', 'machine login for --lapi (or PALISADE_MACHINE_ID)')
+    .option('--password <password>', 'machine password for --lapi (or PALISADE_PASSWORD)');
+}
+
 const decisions = program.command('decisions').description('manage decisions in the local store');
 withFilters(decisions.command('list').description('list active decisions').option('-a, --all', 'include expired and deleted decisions'))
-  .action(async (o) => decisionsList(o));
-decisions.command('add').description('add a manual decision')
+  .action(async (o) => (o.lapi ? remoteDecisionsList(o) : decisionsList(o)));
+withRemote(decisions.command('add').description('add a manual decision'))
   .option('--data-dir <dir>', 'state directory holding the LMDB store')
   .option('-i, --ip <ip>', 'IP to act on').option('-r, --range <cidr>', 'range to act on')
   .option('--scope <scope>', 'scope with --value (Ip, Range, Username, ...)').option('-v, --value <value>', 'value with --scope')
   .option('-d, --duration <dur>', 'Go duration (default 4h)').option('-R, --reason <reason>', 'reason').option('-t, --type <type>', 'decision type (default ban)')
   .option('--json', 'JSON output')
-  .action(async (o) => decisionsAdd(o));
+  .action(async (o) => (o.lapi ? remoteDecisionsAdd(o) : decisionsAdd(o)));
 withFilters(decisions.command('delete').description('delete decisions (soft delete: bouncers see them as deleted)')
   .option('--id <id>', 'decision id').option('--all', 'every active decision'))
-  .action(async (o) => decisionsDelete(o));
+  .action(async (o) => (o.lapi ? remoteDecisionsDelete(o) : decisionsDelete(o)));
 
 const alerts = program.command('alerts').description('inspect alerts in the local store');
-withFilters(alerts.command('list').description('list alerts (default limit 50)')).action(async (o) => alertsList(o));
-alerts.command('inspect').argument('<id>', 'alert id').option('--data-dir <dir>', 'state directory').option('--json', 'JSON output')
-  .action(async (id: string, o) => alertsInspect(id, o));
+withFilters(alerts.command('list').description('list alerts (default limit 50)')).action(async (o) => (o.lapi ? remoteAlertsList(o) : alertsList(o)));
+withRemote(alerts.command('inspect').argument('<id>', 'alert id').option('--data-dir <dir>', 'state directory').option('--json', 'JSON output'))
+  .action(async (id: string, o) => (o.lapi ? remoteAlertsInspect(id, o) : alertsInspect(id, o)));
 withFilters(alerts.command('delete').description('delete alerts and their decisions').option('--id <id>', 'alert id').option('--all', 'every alert'))
-  .action(async (o) => alertsDelete(o));
+  .action(async (o) => (o.lapi ? remoteAlertsDelete(o) : alertsDelete(o)));
+
+program
+  .command('lapi')
+  .description('serve the Local API (CrowdSec-compatible) over the store in --data-dir')
+  .option('--listen <addr>', 'host:port, [v6]:port or :port (default 127.0.0.1:8080)')
+  .option('--data-dir <dir>', 'state directory holding the LMDB store')
+  .option('--tls-cert <file>', 'server certificate (PEM)').option('--tls-key <file>', 'server key (PEM)')
+  .option('--tls-ca <file>', 'CA of client certificates (enables certificate auth)')
+  .option('--tls-agents-ou <list>', 'client-certificate OUs accepted as agents (default agent-ou)')
+  .option('--tls-bouncers-ou <list>', 'client-certificate OUs accepted as bouncers (default bouncer-ou)')
+  .option('--metrics-listen <addr>', 'serve Prometheus /metrics on this separate address')
+  .option('--profiles <file>', 'profiles.yaml (default: the shipped one)')
+  .option('--trusted-ips <list>', 'IPs/CIDRs allowed to delete alerts (loopback always is)')
+  .option('--trusted-proxies <list>', 'proxies whose X-Forwarded-For is believed')
+  .option('--use-forwarded-for', 'take the client IP from X-Forwarded-For / X-Real-IP of trusted proxies')
+  .option('--body-limit <bytes>', 'max request body size (default 8 MiB)')
+  .action(async (o) => lapiCommand(o));
+
+const bouncers = program.command('bouncers').description('manage bouncers (API keys) in the local store');
+bouncers.command('add').argument('<name>', 'bouncer name').description('create a bouncer and print its API key once')
+  .option('--data-dir <dir>', 'state directory').option('-k, --key <key>', 'use this key instead of a generated one').option('--json', 'print {"name","key"}')
+  .action(async (name: string, o) => bouncersAdd(name, o));
+bouncers.command('list').description('list bouncers').option('--data-dir <dir>', 'state directory').option('--json', 'JSON output')
+  .action(async (o) => bouncersList(o));
+bouncers.command('delete').argument('<names...>', 'bouncer names').description('delete bouncers').option('--data-dir <dir>', 'state directory').option('--json', 'JSON output')
+  .action(async (names: string[], o) => bouncersDelete(names, o));
+
+const machines = program.command('machines').description('manage machines (agents) in the local store');
+machines.command('add').argument('<name>', 'machine id').description('create a validated machine')
+  .option('--data-dir <dir>', 'state directory').option('-p, --password <password>', 'its password').option('-a, --auto', 'generate a password and print it')
+  .option('-f, --force', 'replace an existing machine').option('--json', 'JSON output')
+  .action(async (name: string, o) => machinesAdd(name, o));
+machines.command('list').description('list machines').option('--data-dir <dir>', 'state directory').option('--json', 'JSON output')
+  .action(async (o) => machinesList(o));
+machines.command('delete').argument('<names...>', 'machine ids').description('delete machines').option('--data-dir <dir>', 'state directory').option('--json', 'JSON output')
+  .action(async (names: string[], o) => machinesDelete(names, o));
+machines.command('validate').argument('<name>', 'machine id').description('validate a registered machine').option('--data-dir <dir>', 'state directory').option('--json', 'JSON output')
+  .action(async (name: string, o) => machinesValidate(name, o));
+
+program
+  .command('run')
+  .description('run the daemon: live acquisition + detection + Local API in one process')
+  .option('--config <file>', 'YAML config (data_dir, config_dir, acquisition, api.listen, api.tls, ...); default: embedded defaults')
+  .action(async (o) => runCommand(o));
+
+program
+  .command('agent')
+  .description('run a detection agent that pushes its alerts to a remote Local API')
+  .option('--lapi <url>', 'Local API URL, e.g. http://10.0.0.1:8080')
+  .option('--machine-id <id>', 'machine login (or PALISADE_MACHINE_ID)')
+  .option('--password <password>', 'machine password (or PALISADE_PASSWORD)')
+  .option('--config-dir <dir>', 'CrowdSec-style rules directory (default: the shipped rules)')
+  .option('--acquis <file>', 'acquis.yaml (default: auth.log, syslog and nginx logs that exist)')
+  .option('--data-dir <dir>', 'state directory (read positions)')
+  .option('--geoip-dir <dir>', 'directory holding GeoLite2-City.mmdb / GeoLite2-ASN.mmdb')
+  .action(async (o) => agentCommand(o));
 
 const hub = program.command('hub').description('hub content tools');
 hub

@@ -13,6 +13,7 @@ export interface ReplayCliOptions {
   json?: boolean;
   geoipDir?: string;
   maxBuckets?: string;
+  workers?: string;
 }
 
 export async function replayCommand(files: string[], o: ReplayCliOptions): Promise<void> {
@@ -20,6 +21,8 @@ export async function replayCommand(files: string[], o: ReplayCliOptions): Promi
   if (files.length === 0) throw new UsageError('replay needs at least one FILE (or - for stdin)');
   const maxBuckets = o.maxBuckets !== undefined ? Number(o.maxBuckets) : undefined;
   if (maxBuckets !== undefined && !(Number.isInteger(maxBuckets) && maxBuckets > 0)) throw new UsageError('--max-buckets takes a positive integer');
+  const workers = o.workers !== undefined ? Number(o.workers) : undefined;
+  if (workers !== undefined && !(o.workers!.trim() !== '' && Number.isInteger(workers) && workers >= 0 && workers <= 256)) throw new UsageError('--workers takes an integer from 0 to 256');
   const progress = isTTY(process.stderr);
   const summary = await runReplay({
     files,
@@ -28,6 +31,7 @@ export async function replayCommand(files: string[], o: ReplayCliOptions): Promi
     dataDir: o.decisions === false ? null : (o.dataDir ?? defaultDataDir()),
     geoipDir: o.geoipDir,
     maxBuckets,
+    workers,
     onAlert: o.json
       ? ({ alert, decisions }) => {
         const now = Date.now();

@@ -117,7 +117,9 @@ export class Store {
     const readOnly = opts.readOnly ?? false;
     try {
       if (!readOnly) mkdirSync(dir, { recursive: true });
-      const env = open({ path: dir, maxDbs: 16, noSync: opts.noSync ?? false, readOnly });
+      // noSubdir false: `dir` is always a directory, even when its name has a dot (lmdb would
+      // otherwise take `/tmp/tmp.x1y2` for a file name and fail with EISDIR).
+      const env = open({ path: dir, noSubdir: false, maxDbs: 16, noSync: opts.noSync ?? false, readOnly });
       const bin = (name: string): Bin => env.openDB<Buffer, Buffer>({ name, keyEncoding: 'binary', encoding: 'binary' });
       const rec = <V>(name: string) => env.openDB<V, number>({ name, sharedStructuresKey: STRUCTURES_KEY });
       return new Store(
@@ -357,6 +359,20 @@ export class Store {
   activeSnapshot(now = Date.now(), f: DecisionFilter = {}): { cursor: number; decisions: DecisionRecord[] } {
     const cursor = this.changeCursor();
     return { cursor, decisions: this.listDecisions({ ...f, status: 'active' }, now) };
+  }
+
+  /**
+   * A named table in this env for another module's records (the Local API's machines and
+   * bouncers): string keys, msgpack values without shared structures, so its records never
+   * touch the decision tables' structure list. Write to it inside `transact`.
+   */
+  openTable<V>(name: string): Database<V, string> {
+    return this.env.openDB<V, string>({ name: `ext_${name}` });
+  }
+
+  /** Runs `fn` as one write transaction (rolled back if it throws), durable like every store write. */
+  transact<T>(fn: () => T): Promise<T> {
+    return this.write(fn);
   }
 
   /** Move the read snapshot to the latest commit (other processes' writes become visible). */

@@ -21,9 +21,13 @@ function toStaticString(v: unknown, s: Static, rt: ParseRuntime): string {
   throw new EventDropError(`${s.where}: unexpected return type for RunTimeValue: ${v === null ? 'nil' : typeof v}`);
 }
 
+/** Split field paths, per path text: rules hold a handful, so this never grows large. */
+const targetParts = new Map<string, readonly string[]>();
+
 /** Assigns `value` at a field path such as `evt.StrTime` or `evt.Parsed.request` (spec §2.5 `target`). */
 function assignTarget(evt: PEvent, path: string, value: string, rt: ParseRuntime): void {
-  const parts = (path.startsWith('evt.') ? path.slice(4) : path).split('.');
+  let parts = targetParts.get(path);
+  if (parts === undefined) targetParts.set(path, (parts = (path.startsWith('evt.') ? path.slice(4) : path).split('.')));
   let cur: unknown = evt;
   for (let i = 0; i < parts.length; i++) {
     const field = parts[i]!;

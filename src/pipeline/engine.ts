@@ -9,6 +9,7 @@ import { loadRulesDir, SHIPPED_RULES_DIR, usedMethods, type RulesDir } from '../
 import { loadHubIndex, loadScenarioFiles, type HubIndex, type ScenarioSpec, type SimulationConfig } from '../config/scenario.js';
 import { LoadError } from '../core/errors.js';
 import { buildEnrichers, GEOIP_METHODS } from '../parse/enrichers/index.js';
+import type { SharedGeo } from '../parse/enrichers/geoip.js';
 import { newCounters, limitedWarn, type ParseRuntime } from '../parse/runtime.js';
 import { parseEvent } from '../parse/stages.js';
 import { BucketEngine, type OverflowResult } from '../scenarios/engine.js';
@@ -30,6 +31,8 @@ export interface EngineConfig {
    * for what postoverflows use (GeoIP data costs ~50 MB and ~0.5 s per copy).
    */
   role?: 'all' | 'pour';
+  /** GeoIP data in shared memory (a pool worker): used instead of opening geoipDir. */
+  geoShared?: SharedGeo;
 }
 
 export interface AgentCounters {
@@ -65,7 +68,7 @@ export class DetectionEngine {
     const nowDate = cfg.now ?? (() => new Date());
     const methods = cfg.role === 'pour' ? usedMethods(rules.postoverflows.set) : usedMethods(rules.parsers.set, rules.postoverflows.set);
     const needsGeo = [...methods].some((m) => GEOIP_METHODS.has(m));
-    const enrichers = await buildEnrichers({ geoipDir: needsGeo ? cfg.geoipDir : null, now: nowDate, warn });
+    const enrichers = await buildEnrichers({ geoipDir: needsGeo ? cfg.geoipDir : null, geoShared: needsGeo ? cfg.geoShared : undefined, now: nowDate, warn });
     const runtime: ParseRuntime = { enrichers, counters: newCounters(), warn, now: nowDate };
     const now = cfg.now ? () => fromDate(cfg.now!()) : nowGo;
     const buckets = new BucketEngine(loaded.scenarios, {

@@ -10,7 +10,13 @@ import { openSource, readLines } from '../acquisition/lines.js';
 import { Store } from '../decisions/store.js';
 import { DetectionEngine } from './engine.js';
 import { AlertSink, type SinkedAlert } from './sink.js';
-import { SHIPPED_RULES_DIR } from '../config/rules-dir.js';
+import { SHIPPED_RULES_DIR, usedMethods } from '../config/rules-dir.js';
+import { GEOIP_METHODS } from '../parse/enrichers/index.js';
+import { ExpectMode } from '../core/event.js';
+import { batchLines, type Batch } from './batcher.js';
+import type { LapiAlert } from '../scenarios/overflow.js';
+import { ParsePool } from './pool.js';
+import { availableParallelism } from 'node:os';
 
 export interface ReplayOptions {
   files: string[];
@@ -20,6 +26,14 @@ export interface ReplayOptions {
   dataDir: string | null;
   geoipDir?: string | null;
   maxBuckets?: number;
+  /**
+   * Parse workers: 0 parses inline on this thread (the simple twin of the pool); N > 0 uses a
+   * pool of N; undefined picks the pool with one worker per core for inputs of at least
+   * POOL_MIN_BYTES (or stdin), inline below that, where worker start-up would dominate.
+   */
+  workers?: number;
+  /** Pool batch size in bytes (default 1 MiB). */
+  batchBytes?: number;
   onAlert?: (a: SinkedAlert) => void;
   onProgress?: (p: { bytesDone: number; bytesTotal: number; lines: number; elapsedMs: number }) => void;
   warn?: (m: string) => void;
@@ -36,41 +50,68 @@ export interface ReplaySummary {
   elapsedMs: number;
   linesPerSec: number;
   truncatedLines: number;
+  /** Parse workers used (0 = inline). */
+  workers: number;
 }
+
+export const POOL_MIN_BYTES = 8 << 20;
 
 export async function runReplay(o: ReplayOptions): Promise<ReplaySummary> {
   const t0 = performance.now();
-  const engine = await DetectionEngine.create({ configDir: o.configDir, mode: 'replay', geoipDir: o.geoipDir, maxBuckets: o.maxBuckets, warn: o.warn });
+  const bytesTotal = o.files.reduce((n, f) => n + (f === '-' ? 0 : safeSize(f)), 0);
+  const workers = o.workers ?? (bytesTotal >= POOL_MIN_BYTES || o.files.includes('-') ? availableParallelism() : 0);
+  if (!(Number.isInteger(workers) && workers >= 0)) throw new RangeError(`workers must be a non-negative integer, not ${workers}`);
+  const engine = await DetectionEngine.create({ configDir: o.configDir, mode: 'replay', geoipDir: o.geoipDir, maxBuckets: o.maxBuckets, warn: o.warn, role: workers > 0 ? 'pour' : 'all' });
   const store = o.dataDir ? Store.open(o.dataDir) : null;
   const sink = new AlertSink(AlertSink.profilesFor(o.configDir ?? SHIPPED_RULES_DIR, engine.rules.helpers, store), store);
   const labels = new Map([['type', o.type]]);
   let truncated = 0;
-  const bytesTotal = o.files.reduce((n, f) => n + (f === '-' ? 0 : safeSize(f)), 0);
   let bytesDone = 0;
+  let lastReport = performance.now();
+  const progress = (): void => {
+    if (!o.onProgress) return;
+    const now = performance.now();
+    if (now - lastReport > 250) {
+      lastReport = now;
+      o.onProgress({ bytesDone, bytesTotal, lines: engine.counters.lines, elapsedMs: now - t0 });
+    }
+  };
+  const emit = async (alerts: readonly LapiAlert[]): Promise<void> => {
+    for (const alert of alerts) {
+      const item = sink.add(alert);
+      o.onAlert?.(item);
+      if (sink.shouldFlush()) await sink.flush();
+    }
+  };
+  const geo = [...usedMethods(engine.rules.parsers.set)].some((m) => GEOIP_METHODS.has(m));
+  const pool = workers > 0 ? await ParsePool.create({ workers, configDir: o.configDir, geoipDir: o.geoipDir, geo, warn: o.warn }) : null;
   try {
     for (const file of o.files) {
       const src = file === '-' ? 'stdin' : resolve(file);
       const stream = openSource(file);
-      let lastReport = performance.now();
+      if (pool) {
+        const batches = countBytes(batchLines(stream, { batchBytes: o.batchBytes, onTruncated: () => truncated++ }), (n) => (bytesDone += n));
+        for await (const { counts, events } of pool.parse(batches, src, labels, ExpectMode.TIMEMACHINE)) {
+          engine.addCounts(counts);
+          for (const { evt, routes } of events) {
+            const alerts = engine.pourRouted(evt, routes);
+            if (alerts.length > 0) await emit(alerts);
+          }
+          progress();
+        }
+        continue;
+      }
       for await (const line of readLines(stream, { onTruncated: () => truncated++ })) {
         bytesDone += line.length + 1;
-        for (const alert of engine.processLine(line, src, labels)) {
-          const item = sink.add(alert);
-          o.onAlert?.(item);
-          if (sink.shouldFlush()) await sink.flush();
-        }
-        if (o.onProgress && (engine.counters.lines & 0x3fff) === 0) {
-          const now = performance.now();
-          if (now - lastReport > 250) {
-            lastReport = now;
-            o.onProgress({ bytesDone, bytesTotal, lines: engine.counters.lines, elapsedMs: now - t0 });
-          }
-        }
+        const alerts = engine.processLine(line, src, labels);
+        if (alerts.length > 0) await emit(alerts);
+        if ((engine.counters.lines & 0x3fff) === 0) progress();
       }
     }
     // Input is over: pending buckets are discarded, as CrowdSec does at the end of a replay.
     await sink.flush();
   } finally {
+    await pool?.close();
     await store?.close();
   }
   const c = engine.counters;
@@ -86,7 +127,15 @@ export async function runReplay(o: ReplayOptions): Promise<ReplaySummary> {
     elapsedMs,
     linesPerSec: c.lines / (elapsedMs / 1000),
     truncatedLines: truncated,
+    workers,
   };
+}
+
+async function* countBytes(batches: AsyncIterable<Batch>, add: (n: number) => void): AsyncGenerator<Batch> {
+  for await (const b of batches) {
+    add(b.bytes.byteLength);
+    yield b;
+  }
 }
 
 function safeSize(f: string): number {

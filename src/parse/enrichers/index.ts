@@ -9,7 +9,7 @@
  */
 import type { PEvent } from '../../core/event.js';
 import { parseDateEnricher } from './date.js';
-import { geoIpAsn, geoIpCity, ipToRange, openGeoSources } from './geoip.js';
+import { geoIpAsn, geoIpCity, importGeo, ipToRange, openGeoSources, type SharedGeo } from './geoip.js';
 import { createReverseDns, type ReverseDnsOptions } from './rdns.js';
 
 export type Enricher = (value: string, evt: PEvent) => Map<string, string> | null;
@@ -26,6 +26,14 @@ export interface EnricherOptions {
   rdnsOptions?: ReverseDnsOptions;
   /** IANA name of the zone used to interpret zone abbreviations in dates (default UTC). */
   localZone?: string;
+  /**
+   * Memoise ParseDate and the GeoIP methods per input (default true). Logs repeat the same
+   * timestamps and addresses line after line; false keeps the direct path (the simple twin
+   * the memo is tested against).
+   */
+  memo?: boolean;
+  /** GeoIP data already in shared memory (worker threads); replaces `geoipDir`. */
+  geoShared?: SharedGeo;
 }
 
 export async function buildEnrichers(opts: EnricherOptions = {}): Promise<Map<string, Enricher>> {
@@ -34,8 +42,33 @@ export async function buildEnrichers(opts: EnricherOptions = {}): Promise<Map<st
   const parseOpts = opts.localZone ? { local: opts.localZone } : undefined;
   const out = new Map<string, Enricher>();
 
-  out.set('ParseDate', (value, evt) =>
-    new Map([['MarshaledTime', parseDateEnricher(value, evt.StrTimeFormat, now(), parseOpts).marshaled]]));
+  const memo = opts.memo ?? true;
+  if (memo) {
+    // Consecutive lines mostly share their timestamp text: remember the last successful
+    // parse, which depends only on (value, layout, current year). The fallback (nothing
+    // parsed => now) is never reused. A Map memo was tried: misses cost more than it saved.
+    let lastValue = '';
+    let lastFormat = '';
+    let lastYear = -1;
+    let last: Map<string, string> | null = null;
+    out.set('ParseDate', (value, evt) => {
+      const t = now();
+      const y = t.getUTCFullYear();
+      if (last !== null && value === lastValue && evt.StrTimeFormat === lastFormat && y === lastYear) return last;
+      const r = parseDateEnricher(value, evt.StrTimeFormat, t, parseOpts);
+      const m = new Map([['MarshaledTime', r.marshaled]]);
+      if (r.ok) {
+        lastValue = value;
+        lastFormat = evt.StrTimeFormat;
+        lastYear = y;
+        last = m;
+      }
+      return m;
+    });
+  } else {
+    out.set('ParseDate', (value, evt) =>
+      new Map([['MarshaledTime', parseDateEnricher(value, evt.StrTimeFormat, now(), parseOpts).marshaled]]));
+  }
 
   if (opts.rdns) {
     const rdns = createReverseDns(opts.rdnsOptions);
@@ -46,17 +79,46 @@ export async function buildEnrichers(opts: EnricherOptions = {}): Promise<Map<st
     });
   }
 
-  const geo = await cachedGeoSources(opts.geoipDir, warn);
+  const geo = opts.geoShared ? importGeo(opts.geoShared) : await cachedGeoSources(opts.geoipDir, warn);
+  // GeoIP answers are a pure function of the address text (the databases do not change under us).
+  const pure = (fn: (value: string) => Map<string, string> | null): Enricher => {
+    if (!memo) return fn;
+    const cache = new BoundedCache<Map<string, string> | null>(65536);
+    return (value) => {
+      const hit = cache.get(value);
+      if (hit !== undefined) return hit;
+      const r = fn(value);
+      cache.set(value, r);
+      return r;
+    };
+  };
   if (geo.city) {
     const city = geo.city;
-    out.set('GeoIpCity', (value) => geoIpCity(city, value));
+    out.set('GeoIpCity', pure((value) => geoIpCity(city, value)));
   }
   if (geo.asn) {
     const asn = geo.asn;
-    out.set('GeoIpASN', (value) => geoIpAsn(asn, value));
-    out.set('IpToRange', (value) => ipToRange(asn, value));
+    out.set('GeoIpASN', pure((value) => geoIpAsn(asn, value)));
+    out.set('IpToRange', pure((value) => ipToRange(asn, value)));
   }
   return out;
+}
+
+/**
+ * A memo bounded in entries: when full it starts over (cheaper than LRU bookkeeping per hit,
+ * and logs revisit recent keys). Cached maps are shared, so callers must not mutate them:
+ * applyStatics only copies their entries into evt.Enriched.
+ */
+class BoundedCache<V> {
+  private m = new Map<string, V>();
+  constructor(private readonly max: number) {}
+  get(k: string): V | undefined {
+    return this.m.get(k);
+  }
+  set(k: string, v: V): void {
+    if (this.m.size >= this.max) this.m = new Map();
+    this.m.set(k, v);
+  }
 }
 
 // GeoIP data takes seconds to open (the ASN ranges come from CSV): open it once per process

@@ -1,0 +1,115 @@
+/**
+ * The ABI of palisade.wasm: every region offset, capacity and record layout, defined once.
+ * scripts/gen-abi.mjs copies these into src/bindings/abi.generated.ts (test/wasm/abi.test.ts
+ * fails when the copy is stale). Format rule for the generator: one
+ * `export const NAME: u32 = <integer expression over earlier names>;` per line.
+ *
+ * Linear memory (fixed regions, no allocator: the module never calls heap.alloc, so several
+ * runtimes or instances can reason about the same layout; see assembly/README.md):
+ *
+ *   0          REGION_BASE                                           MEMORY_PAGES * 64 KiB
+ *   | AS static |STATUS|INPUT (batch bytes + pad)|LINES|LIT_LEN|LIT_PROBE|LIT_BYTES|NODE_NEED|
+ *   |  data     |      |LIT_MASKS|NODE_MASKS|SYSLOG_RECS|ACCESS_RECS|PF_HASH|
+ *
+ *   STATUS       u32[4]: [0] consumed bytes of the last scanLines
+ *   INPUT        the batch, MAX_INPUT bytes + INPUT_PAD (SIMD loads may read past the end)
+ *   LINES        u32[2] per line: start, end (byte offsets into INPUT; end excludes \r\n / \n)
+ *   LIT_LEN      u32 per literal: byte length (1..MAX_LITERAL_LEN)
+ *   LIT_PROBE    u32 per literal: two byte positions to pre-test, a | b << 16 (a, b < length)
+ *   LIT_BYTES    MAX_LITERAL_LEN bytes per literal slot (literal i at LIT_BYTES + i*MAX_LITERAL_LEN)
+ *   NODE_NEED    u32[LIT_WORDS_MAX] per node: bitmask of the literals the node requires
+ *   LIT_MASKS    u32[litWords] per line: bit k set = literal k occurs in the line
+ *   NODE_MASKS   u32[nodeWords] per line: bit n set = every literal of node n occurs
+ *   SYSLOG_RECS  u32[SYSLOG_REC_WORDS] per line (kind, then start/end pairs)
+ *   ACCESS_RECS  u32[ACCESS_REC_WORDS] per line (kind, then start/end pairs)
+ *   PF_HASH      u16[PF_HASH_SIZE] chain heads, u16[MAX_LITERALS] chain links, u32[MAX_NODES]
+ *                word range of each node's needs (internal, written by prefilterLoad)
+ */
+
+// Bump on any change below that a reader of the memory would notice.
+export const ABI_VERSION: u32 = 1;
+
+export const PAGE_SIZE: u32 = 65536;
+/** Everything below is AssemblyScript's static data (the module checks it fits). */
+export const REGION_BASE: u32 = 65536;
+/** Field value of an absent span (both start and end). */
+export const NONE: u32 = 0xffffffff;
+
+export const STATUS_OFFSET: u32 = REGION_BASE;
+export const STATUS_BYTES: u32 = 64;
+export const STATUS_CONSUMED: u32 = 0;
+
+export const MAX_INPUT: u32 = 4194304;
+export const INPUT_PAD: u32 = 256;
+export const INPUT_OFFSET: u32 = STATUS_OFFSET + STATUS_BYTES;
+
+export const MAX_LINES: u32 = 65536;
+export const LINE_REC_WORDS: u32 = 2;
+export const LINES_OFFSET: u32 = INPUT_OFFSET + MAX_INPUT + INPUT_PAD;
+
+export const MAX_LITERALS: u32 = 256;
+export const MAX_LITERAL_LEN: u32 = 64;
+export const LIT_WORDS_MAX: u32 = 8;
+export const MAX_NODES: u32 = 256;
+export const NODE_WORDS_MAX: u32 = 8;
+export const LIT_LEN_OFFSET: u32 = LINES_OFFSET + MAX_LINES * LINE_REC_WORDS * 4;
+export const LIT_PROBE_OFFSET: u32 = LIT_LEN_OFFSET + MAX_LITERALS * 4;
+export const LIT_BYTES_OFFSET: u32 = LIT_PROBE_OFFSET + MAX_LITERALS * 4;
+export const NODE_NEED_OFFSET: u32 = LIT_BYTES_OFFSET + MAX_LITERALS * MAX_LITERAL_LEN;
+export const LIT_MASKS_OFFSET: u32 = NODE_NEED_OFFSET + MAX_NODES * LIT_WORDS_MAX * 4;
+export const NODE_MASKS_OFFSET: u32 = LIT_MASKS_OFFSET + MAX_LINES * LIT_WORDS_MAX * 4;
+
+// Syslog record: u32 kind, then (start, end) per field; kind 0 = not recognised (all NONE).
+export const SYSLOG_NONE: u32 = 0;
+export const SYSLOG_3164: u32 = 1;
+export const SYSLOG_3164_ISO: u32 = 2;
+export const SYSLOG_5424: u32 = 3;
+export const SL_KIND: u32 = 0;
+export const SL_PRI: u32 = 1;
+export const SL_TIMESTAMP: u32 = 3;
+export const SL_HOST: u32 = 5;
+export const SL_PROGRAM: u32 = 7;
+export const SL_PID: u32 = 9;
+export const SL_MSGID: u32 = 11;
+export const SL_SD: u32 = 13;
+export const SL_MESSAGE: u32 = 15;
+export const SYSLOG_REC_WORDS: u32 = 17;
+export const SYSLOG_RECS_OFFSET: u32 = NODE_MASKS_OFFSET + MAX_LINES * NODE_WORDS_MAX * 4;
+
+// Access log record: u32 kind, then (start, end) per field; kind 0 = not recognised.
+export const ACCESS_NONE: u32 = 0;
+export const ACCESS_COMMON: u32 = 1;
+export const ACCESS_COMBINED: u32 = 2;
+export const AL_KIND: u32 = 0;
+export const AL_CLIENT: u32 = 1;
+export const AL_IDENT: u32 = 3;
+export const AL_USER: u32 = 5;
+export const AL_TIME: u32 = 7;
+export const AL_REQUEST: u32 = 9;
+export const AL_VERB: u32 = 11;
+export const AL_PATH: u32 = 13;
+export const AL_PROTO: u32 = 15;
+export const AL_STATUS: u32 = 17;
+export const AL_BYTES: u32 = 19;
+export const AL_REFERER: u32 = 21;
+export const AL_AGENT: u32 = 23;
+export const ACCESS_REC_WORDS: u32 = 25;
+export const ACCESS_RECS_OFFSET: u32 = SYSLOG_RECS_OFFSET + MAX_LINES * SYSLOG_REC_WORDS * 4;
+
+// Prefilter's own hash of 4-byte literal prefixes (written by prefilterLoad; not an input).
+export const PF_HASH_BITS: u32 = 12;
+export const PF_HASH_SIZE: u32 = 4096; // 1 << PF_HASH_BITS
+export const PF_HASH_OFFSET: u32 = ACCESS_RECS_OFFSET + MAX_LINES * ACCESS_REC_WORDS * 4;
+export const PF_HASH_BYTES: u32 = PF_HASH_SIZE * 2 + MAX_LITERALS * 2 + MAX_NODES * 4;
+/** At least this many literals of 4+ bytes: hash path instead of one SIMD sweep per literal. */
+export const PF_HASH_MIN_LITERALS: u32 = 8;
+
+export const MEMORY_END: u32 = PF_HASH_OFFSET + PF_HASH_BYTES;
+export const MEMORY_PAGES: u32 = (MEMORY_END + PAGE_SIZE - 1) / PAGE_SIZE;
+
+// prefilterLoad results.
+export const PF_OK: u32 = 0;
+export const PF_TOO_MANY_LITERALS: u32 = 1;
+export const PF_TOO_MANY_NODES: u32 = 2;
+export const PF_BAD_LITERAL_LENGTH: u32 = 3;
+export const PF_BAD_PROBE: u32 = 4;

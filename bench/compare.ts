@@ -1,0 +1,280 @@
+/**
+ * `npm run bench:compare`: the same seeded logs through Palisade and the tools people use
+ * today, each timed from outside (wall clock, peak RSS via GNU time: lib/measure.ts):
+ *
+ *   palisade (shipped)  `palisade replay --no-decisions` with Palisade's own rules, full file
+ *   palisade (hub)      the same with the Debian hub rules of a default CrowdSec install
+ *                       (lib/hub-rules.ts), full file
+ *   crowdsec 1.4.6      the Debian binary with those hub rules, on the first --cut-* lines only
+ *                       (it needs ~9 GB and may hang on 1M lines, stack-notes §9); its lines/s
+ *                       is cut lines / wall time and is compared as a rate
+ *   fail2ban-regex      Debian's fail2ban 1.0.2: filter sshd (sshd), nginx-botsearch (nginx),
+ *                       full file
+ *   sshg-parser         SSHGuard 2.4's attack parser alone (sshd only), full file on stdin
+ *
+ * Alert check: Palisade with the hub rules and crowdsec replay the same cut; the alerts are
+ * compared as multisets of (scenario, source IP, events_count). crowdsec 1.4.6 is not
+ * deterministic across runs (test/differential/alerts.test.ts saw
+ * 388/389/387 alerts on one file), so differences are listed, not hidden.
+ *
+ * Ratios: Palisade (hub rules) against crowdsec, Palisade (shipped rules) against fail2ban and
+ * SSHGuard (which bring their own rules). Tools that are not installed are skipped (run
+ * bench/setup-reference.sh). Output: a table on stdout, JSON in bench/results/.
+ *
+ *   node --import tsx bench/compare.ts [--lines 1000000] [--kinds sshd,nginx] [--runs 3]
+ *        [--cut-sshd 100000] [--cut-nginx 50000] [--crowdsec-timeout 900] [--skip crowdsec,...]
+ */
+import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_BENCH_DIR, DEFAULT_SEED, ensureLargeLog, type LargeKind } from '../fixtures/generate-large.js';
+import { debianReference } from '../test/support/debian.js';
+import { measure, median, type Measured } from './lib/measure.js';
+import { fmtInt, machineInfo, machineLine, table } from './lib/machine.js';
+import { hubDataDir, palisadeHubConfig, HUB_PARSERS, HUB_SCENARIOS } from './lib/hub-rules.js';
+import { crowdsecReplay, minus } from './lib/crowdsec.js';
+import { parseSummary, timedReplay, type ReplayRun } from './replay.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CLI = join(ROOT, 'bin', 'palisade.js');
+const TYPE: Record<LargeKind, string> = { sshd: 'syslog', nginx: 'nginx' };
+const F2B_FILTER: Record<LargeKind, string> = { sshd: '/etc/fail2ban/filter.d/sshd.conf', nginx: '/etc/fail2ban/filter.d/nginx-botsearch.conf' };
+const SSHG_PARSER = '/usr/libexec/sshguard/sshg-parser';
+
+interface ToolResult {
+  kind: LargeKind;
+  tool: string;
+  rules: string;
+  inputLines: number;
+  runs: number;
+  wallS: number;
+  linesPerSec: number;
+  peakRssMb: number | null;
+  /** user + sys CPU seconds (GNU time), median over runs; null without GNU time. */
+  cpuS: number | null;
+  /** Palisade's lines/s divided by this tool's (the Palisade row named in `ratioAgainst`). */
+  palisadeRatio: number | null;
+  ratioAgainst: string | null;
+  command: string;
+  note?: string;
+}
+
+interface AlertCheck {
+  kind: LargeKind;
+  cutLines: number;
+  crowdsec: number;
+  palisade: number;
+  agreeing: number;
+  onlyPalisade: string[];
+  onlyCrowdsec: string[];
+  byScenario: Record<string, number>;
+  equal: boolean;
+  /** Differences whose (scenario, IP) pair the other side never alerted on. The rest are the
+   *  re-alerts of one source that crowdsec 1.4.6 raises or not from run to run (its bucket
+   *  teardown race, see test/differential/alerts.test.ts). */
+  unexplained: string[];
+}
+
+/** The first `n` lines of `src` into `dst` (setup; streamed). */
+async function cut(src: string, n: number, dst: string): Promise<string> {
+  if (existsSync(dst)) return dst;
+  const out = createWriteStream(`${dst}.tmp`);
+  let i = 0;
+  for await (const line of createInterface({ input: createReadStream(src), crlfDelay: Infinity })) {
+    if (i++ >= n) break;
+    if (!out.write(line + '\n')) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+  const { renameSync } = await import('node:fs');
+  renameSync(`${dst}.tmp`, dst);
+  return dst;
+}
+
+function arg(args: string[], name: string): string | undefined {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+function int(args: string[], name: string, def: number): number {
+  const v = Number((arg(args, name) ?? String(def)).replace(/_/g, ''));
+  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} must be a positive integer`);
+  return v;
+}
+const cpuM = (m: Measured): number | null => (m.userS !== null && m.sysS !== null ? m.userS + m.sysS : null);
+function cpuOf(runs: ReplayRun[]): number | null {
+  const c = runs.map((r) => r.cpuS).filter((x): x is number => x !== null);
+  return c.length ? median(c) : null;
+}
+const short = (m: Measured, root: string): string => m.command.split(root).join('');
+
+async function palisadeMedian(file: string, type: string, extra: string[], runs: number, lines: number, label: string): Promise<{ runs: ReplayRun[]; command: string }> {
+  const got: ReplayRun[] = [];
+  let command = '';
+  for (let i = 0; i < runs; i++) {
+    const { run, m } = await timedReplay(file, type, extra, Math.max(120_000, (lines / 2_000) * 1000));
+    if (run.lines !== lines) throw new Error(`${label}: replay read ${run.lines} lines, expected ${lines}`);
+    command = short(m, ROOT);
+    got.push(run);
+    console.log(`  ${label} run ${i + 1}/${runs}: ${fmtInt(run.linesPerSec)} lines/s, peak ${fmtInt(run.peakRssMb)} MB, ${run.alerts} alerts`);
+  }
+  return { runs: got, command };
+}
+
+/** Palisade's alerts on a file, as `scenario ip events_count` keys (`--json` output). */
+async function palisadeAlerts(file: string, type: string, cfg: string, lines: number): Promise<{ keys: string[]; m: Measured }> {
+  const m = await measure(process.execPath, [CLI, 'replay', file, '--type', type, '--no-decisions', '--json', '--config-dir', cfg], { cwd: ROOT, timeoutMs: 600_000, maxStdout: 1 << 30 });
+  const s = parseSummary(m.stderr);
+  if (m.code !== 0 || !s) throw new Error(`${m.command}: exit ${m.code ?? m.signal}\n${m.stderr.split('\n').slice(-10).join('\n')}`);
+  if (s.lines !== lines) throw new Error(`palisade read ${s.lines} lines of the cut, expected ${lines}`);
+  const keys = m.stdout.split('\n').filter(Boolean).map((l) => {
+    const a = JSON.parse(l) as { scenario: string; source?: { value?: string }; events_count: number };
+    return `${a.scenario} ${a.source?.value ?? '?'} ${a.events_count}`;
+  });
+  return { keys: keys.sort(), m };
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const lines = int(args, 'lines', 1_000_000);
+  const kinds = (arg(args, 'kinds') ?? 'sshd,nginx').split(',') as LargeKind[];
+  for (const k of kinds) if (!(k in TYPE)) throw new Error(`unknown kind ${k} (sshd, nginx)`);
+  const runs = int(args, 'runs', 3);
+  const cuts: Record<LargeKind, number> = { sshd: int(args, 'cut-sshd', 100_000), nginx: int(args, 'cut-nginx', 50_000) };
+  const crowdsecTimeoutMs = int(args, 'crowdsec-timeout', 900) * 1000;
+  const skip = new Set((arg(args, 'skip') ?? '').split(',').filter(Boolean));
+  const seed = int(args, 'seed', DEFAULT_SEED);
+  const outDir = resolve(arg(args, 'out') ?? join(ROOT, 'bench', 'results'));
+  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` first');
+  const machine = machineInfo(ROOT);
+
+  const ref = skip.has('crowdsec') && skip.has('palisade-hub') ? null : debianReference();
+  const haveCrowdsec = !!ref && existsSync(ref.crowdsecBin) && !skip.has('crowdsec');
+  const haveF2b = existsSync('/usr/bin/fail2ban-regex') && !skip.has('fail2ban');
+  const haveSshg = existsSync(SSHG_PARSER) && !skip.has('sshguard');
+  for (const [ok, what] of [[haveCrowdsec, 'crowdsec 1.4.6 (scripts/setup-reference.sh)'], [haveF2b, 'fail2ban-regex (bench/setup-reference.sh)'], [haveSshg, 'sshg-parser (bench/setup-reference.sh)']] as const) {
+    if (!ok) console.log(`note: skipping ${what}`);
+  }
+
+  // Setup, outside every timed part: logs, cuts, the hub rule dirs.
+  const work = mkdtempSync(join(tmpdir(), 'palisade-compare-'));
+  const results: ToolResult[] = [];
+  const checks: AlertCheck[] = [];
+  try {
+    const files = new Map<LargeKind, string>();
+    const cutFiles = new Map<LargeKind, string>();
+    for (const kind of kinds) {
+      const f = await ensureLargeLog(kind, lines, seed, DEFAULT_BENCH_DIR, (m) => console.log(m));
+      files.set(kind, f);
+      cutFiles.set(kind, await cut(f, cuts[kind], f.replace(/\.log$/, `.head${cuts[kind]}.log`)));
+    }
+    const data = ref ? hubDataDir(ref, work) : null;
+    const hubCfg = ref && data && !skip.has('palisade-hub') ? palisadeHubConfig(ref, work, data) : null;
+
+    for (const kind of kinds) {
+      const file = files.get(kind)!;
+      const cutFile = cutFiles.get(kind)!;
+      const type = TYPE[kind];
+      console.log(`\n== ${kind}: ${file} (${lines} lines), cut ${cuts[kind]} lines`);
+      const row = (r: Omit<ToolResult, 'kind'>): ToolResult => {
+        const x = { kind, ...r };
+        results.push(x);
+        return x;
+      };
+      // Palisade, shipped rules.
+      const shipped = await palisadeMedian(file, type, [], runs, lines, 'palisade shipped');
+      const pShipped = row({ tool: 'palisade', rules: 'shipped', inputLines: lines, runs, wallS: median(shipped.runs.map((r) => r.wallS)),
+        linesPerSec: median(shipped.runs.map((r) => r.linesPerSec)), peakRssMb: Math.max(...shipped.runs.map((r) => r.peakRssMb ?? 0)) || null, cpuS: cpuOf(shipped.runs),
+        palisadeRatio: null, ratioAgainst: null, command: shipped.command });
+      // Palisade, hub rules.
+      let pHub: ToolResult | null = null;
+      if (hubCfg) {
+        const hub = await palisadeMedian(file, type, ['--config-dir', hubCfg], runs, lines, 'palisade hub');
+        pHub = row({ tool: 'palisade', rules: 'crowdsec hub', inputLines: lines, runs, wallS: median(hub.runs.map((r) => r.wallS)),
+          linesPerSec: median(hub.runs.map((r) => r.linesPerSec)), peakRssMb: Math.max(...hub.runs.map((r) => r.peakRssMb ?? 0)) || null, cpuS: cpuOf(hub.runs),
+          palisadeRatio: null, ratioAgainst: null, command: hub.command.split(hubCfg).join('<hub-config>') });
+      }
+      // crowdsec on the cut, and the alert check on the same cut.
+      if (haveCrowdsec && ref && data && hubCfg) {
+        console.log(`  crowdsec 1.4.6 on ${cuts[kind]} lines (timeout ${crowdsecTimeoutMs / 1000} s) ...`);
+        const cs = await crowdsecReplay(ref, work, data, cutFile, type, crowdsecTimeoutMs);
+        const m = cs.measured;
+        const failed = m.timedOut || (m.code !== 0 && !m.idleKilled);
+        const rate = cuts[kind] / m.wallS;
+        if (m.idleKilled) console.log('  crowdsec hung at exit (no CPU progress for 30 s): killed, timed to its last CPU activity');
+        console.log(`  crowdsec: ${failed ? (m.timedOut ? 'TIMED OUT' : `exit ${m.code}`) : `${fmtInt(rate)} lines/s`}, ${m.wallS.toFixed(1)} s, peak ${fmtInt(m.peakRssMb)} MB, ${cs.alerts?.length ?? '-'} alerts`);
+        row({ tool: 'crowdsec 1.4.6', rules: 'crowdsec hub', inputLines: cuts[kind], runs: 1, wallS: m.wallS, linesPerSec: failed ? NaN : rate,
+          peakRssMb: m.peakRssMb, cpuS: cpuM(m), palisadeRatio: failed || !pHub ? null : pHub.linesPerSec / rate, ratioAgainst: 'palisade (crowdsec hub)',
+          command: short(m, ROOT).split(cs.configDir).join('<crowdsec-config>'), note: failed ? (m.timedOut ? 'timed out (killed)' : `exit ${m.code}: ${m.stderr.split('\n').filter(Boolean).slice(-2).join(' | ')}`)
+            : m.idleKilled ? 'hung at exit: killed after 30 s without CPU progress, timed to its last CPU activity' : undefined });
+        if (cs.alerts) {
+          const ours = await palisadeAlerts(cutFile, type, hubCfg, cuts[kind]);
+          const onlyPalisade = minus(ours.keys, cs.alerts);
+          const onlyCrowdsec = minus(cs.alerts, ours.keys);
+          const byScenario: Record<string, number> = {};
+          for (const k of cs.alerts) byScenario[k.split(' ')[0]!] = (byScenario[k.split(' ')[0]!] ?? 0) + 1;
+          const pair = (k: string): string => k.split(' ').slice(0, 2).join(' ');
+          const ourPairs = new Set(ours.keys.map(pair));
+          const theirPairs = new Set(cs.alerts.map(pair));
+          const unexplained = [...onlyPalisade.filter((k) => !theirPairs.has(pair(k))), ...onlyCrowdsec.filter((k) => !ourPairs.has(pair(k)))];
+          const c: AlertCheck = { kind, cutLines: cuts[kind], crowdsec: cs.alerts.length, palisade: ours.keys.length,
+            agreeing: cs.alerts.length - onlyCrowdsec.length, onlyPalisade, onlyCrowdsec, byScenario, equal: onlyPalisade.length === 0 && onlyCrowdsec.length === 0, unexplained };
+          checks.push(c);
+          console.log(`  alerts on the cut: crowdsec ${c.crowdsec}, palisade ${c.palisade}, agreeing ${c.agreeing}, only palisade ${onlyPalisade.length}, only crowdsec ${onlyCrowdsec.length}`);
+        }
+      }
+      // fail2ban-regex, full file.
+      if (haveF2b) {
+        const m = await measure('/usr/bin/fail2ban-regex', [file, F2B_FILTER[kind]], { cwd: ROOT, timeoutMs: 1_800_000 });
+        const got = /Lines: (\d+) lines, (\d+) ignored, (\d+) matched, (\d+) missed/.exec(m.stdout);
+        const failed = m.code !== 0 || !got;
+        const rate = lines / m.wallS;
+        console.log(`  fail2ban-regex: ${failed ? `failed (exit ${m.code})` : `${fmtInt(rate)} lines/s, ${got[3]} matched`}, ${m.wallS.toFixed(1)} s, peak ${fmtInt(m.peakRssMb)} MB`);
+        if (got && Number(got[1]) !== lines) console.log(`  warning: fail2ban-regex counted ${got[1]} lines`);
+        row({ tool: 'fail2ban-regex', rules: `filter ${F2B_FILTER[kind].split('/').pop()!.replace('.conf', '')}`, inputLines: lines, runs: 1, wallS: m.wallS,
+          linesPerSec: failed ? NaN : rate, peakRssMb: m.peakRssMb, cpuS: cpuM(m), palisadeRatio: failed ? null : pShipped.linesPerSec / rate, ratioAgainst: 'palisade (shipped)',
+          command: short(m, ROOT), note: got ? `${got[3]} lines matched` : undefined });
+      }
+      // sshg-parser, full file on stdin (sshd only: SSHGuard has no HTTP access-log rules).
+      if (haveSshg && kind === 'sshd') {
+        const m = await measure(SSHG_PARSER, [], { cwd: ROOT, timeoutMs: 600_000, stdinFile: file, maxStdout: 256 * 1024 * 1024 });
+        const attacks = m.stdout.split('\n').filter(Boolean).length;
+        const failed = m.code !== 0;
+        const rate = lines / m.wallS;
+        console.log(`  sshg-parser: ${failed ? `failed (exit ${m.code})` : `${fmtInt(rate)} lines/s, ${attacks} attack lines`}, ${m.wallS.toFixed(2)} s, peak ${fmtInt(m.peakRssMb)} MB`);
+        row({ tool: 'sshg-parser (SSHGuard 2.4)', rules: 'built-in sshd grammar', inputLines: lines, runs: 1, wallS: m.wallS, linesPerSec: failed ? NaN : rate,
+          peakRssMb: m.peakRssMb, cpuS: cpuM(m), palisadeRatio: failed ? null : pShipped.linesPerSec / rate, ratioAgainst: 'palisade (shipped)',
+          command: short(m, ROOT), note: `${attacks} attacks parsed; parser only, no thresholds` });
+      }
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+
+  const rows: (string | number)[][] = [['log', 'tool', 'rules', 'lines', 'wall s', 'lines/s', 'lines/CPU-s', 'peak RSS MB', 'Palisade ×']];
+  for (const r of results) {
+    rows.push([r.kind, r.tool, r.rules, fmtInt(r.inputLines), r.wallS.toFixed(r.wallS < 10 ? 2 : 1), fmtInt(r.linesPerSec),
+      r.cpuS ? fmtInt(r.inputLines / r.cpuS) : '-', fmtInt(r.peakRssMb),
+      r.palisadeRatio === null ? '' : r.palisadeRatio >= 10 ? r.palisadeRatio.toFixed(0) : r.palisadeRatio.toFixed(2)]);
+  }
+  const { loadavg } = await import('node:os');
+  console.log(`\n${machineLine(machine)}\nload at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
+  console.log(table(rows));
+  console.log('Palisade ×: Palisade lines/s ÷ the tool\'s (crowdsec against Palisade with the same hub rules; fail2ban and SSHGuard against Palisade\'s shipped rules).');
+  for (const c of checks) {
+    console.log(`alerts ${c.kind} (${fmtInt(c.cutLines)}-line cut): crowdsec ${c.crowdsec}, palisade ${c.palisade}, agreeing ${c.agreeing}: ${c.equal ? 'SAME ALERTS' : `DIFFERENT (${c.unexplained.length} not explained by crowdsec's re-alert race)`}`);
+    for (const k of c.onlyPalisade.slice(0, 10)) console.log(`  only palisade: ${k}`);
+    for (const k of c.onlyCrowdsec.slice(0, 10)) console.log(`  only crowdsec: ${k}`);
+  }
+  mkdirSync(outDir, { recursive: true });
+  const out = join(outDir, `compare-${machine.date.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(out, JSON.stringify({ benchmark: 'compare', machine, loadAvgAtEnd: (await import('node:os')).loadavg(), seed, lines, cuts, hubRules: { parsers: HUB_PARSERS, scenarios: HUB_SCENARIOS }, results, alertChecks: checks }, null, 2) + '\n');
+  console.log(`\nwrote ${out}`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.stack ?? e.message : e);
+  process.exit(1);
+});

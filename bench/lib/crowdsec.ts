@@ -1,0 +1,109 @@
+/**
+ * Times the Debian crowdsec 1.4.6 binary replaying one file with the hub rules of
+ * hub-rules.ts, then reads its alerts back.
+ *
+ * Not test/support/crowdsec-runner.ts: that one always asks for `-dump-data`, whose dumps are
+ * written at exit, cost time and memory, and would be part of what is timed here. The config
+ * follows the same findings (its header lists them): an in-process LAPI on a free loopback port
+ * with a machine registered first by cscli, a per-run SQLite file, one parser/bucket/output
+ * routine (the default install's counts on a small machine), no CAPI, no Prometheus. After the
+ * replay the LAPI is served alone (`-no-cs`) so that `cscli alerts list -o json` can read the
+ * alerts. 1.4.6 may hang at exit (stack-notes §9; seen here on a 100k-line sshd cut: idle in a
+ * futex wait for minutes after its last database write): a run whose CPU time stops moving for
+ * 30 s is killed and counted as finished at its last CPU activity, and its alerts are read from
+ * the database as usual. A run past the overall timeout is reported as failed.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { linkRules, type HubTree } from './hub-rules.js';
+import { measure, type Measured } from './measure.js';
+
+const execFileP = promisify(execFile);
+
+export interface CrowdsecBench {
+  measured: Measured;
+  /** `scenario source-ip events_count`, sorted; null when the run failed or timed out. */
+  alerts: string[] | null;
+  configDir: string;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      srv.close(() => res(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+function writeConfig(cfg: string, ref: HubTree, data: string, port: number): string {
+  const file = join(cfg, 'config.yaml');
+  writeFileSync(file, [
+    'common:', '  daemonize: false', '  log_media: stdout', '  log_level: info', `  working_dir: ${cfg}`,
+    'config_paths:', `  config_dir: ${cfg}/`, `  data_dir: ${data}/`, `  simulation_path: ${cfg}/simulation.yaml`,
+    `  hub_dir: ${ref.hub}/`, `  index_path: ${ref.hub}/.index.json`, `  notification_dir: ${cfg}/notifications/`, `  plugin_dir: ${cfg}/plugins/`,
+    'crowdsec_service:', `  acquisition_path: ${cfg}/acquis.yaml`, '  parser_routines: 1', '  buckets_routines: 1', '  output_routines: 1',
+    'db_config:', '  type: sqlite', `  db_path: ${cfg}/crowdsec.db`, '  use_wal: false',
+    'api:', '  client:', `    credentials_path: ${cfg}/local_api_credentials.yaml`, '  server:', '    log_level: warning',
+    `    listen_uri: 127.0.0.1:${port}`, `    profiles_path: ${cfg}/profiles.yaml`, '    trusted_ips: [127.0.0.1, "::1"]',
+    'prometheus:', '  enabled: false', '',
+  ].join('\n'));
+  writeFileSync(join(cfg, 'local_api_credentials.yaml'), `url: http://127.0.0.1:${port}\nlogin: benchMachine\npassword: benchPassword\n`);
+  return file;
+}
+
+export async function crowdsecReplay(ref: HubTree & { crowdsecBin: string }, dir: string, data: string, logFile: string, type: string, timeoutMs: number): Promise<CrowdsecBench> {
+  const cfg = join(dir, `crowdsec-${type}`);
+  for (const d of ['postoverflows', 'notifications', 'plugins']) mkdirSync(join(cfg, d), { recursive: true });
+  linkRules(ref, cfg);
+  writeFileSync(join(cfg, 'acquis.yaml'), '');
+  writeFileSync(join(cfg, 'simulation.yaml'), 'simulation: off\n');
+  writeFileSync(join(cfg, 'profiles.yaml'), 'name: default_ip_remediation\nfilters:\n - Alert.Remediation == true && Alert.GetScope() == "Ip"\ndecisions:\n - type: ban\n   duration: 4h\non_success: break\n');
+  const port = await freePort();
+  const cfgFile = writeConfig(cfg, ref, data, port);
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cfg, TZ: 'UTC', LANG: 'C' };
+  const cscli = join(dirname(ref.crowdsecBin), 'cscli');
+  const big = { env, maxBuffer: 256 * 1024 * 1024 };
+  await execFileP(cscli, ['-c', cfgFile, 'machines', 'add', 'benchMachine', '--password', 'benchPassword', '-f', join(cfg, 'local_api_credentials.yaml'), '--force'], { ...big, timeout: 60_000 });
+
+  // 30 s without CPU progress = the hang at exit: its alerts are already in the database.
+  const measured = await measure(ref.crowdsecBin, ['-c', cfgFile, '-dsn', `file://${logFile}`, '-type', type], { cwd: cfg, env, timeoutMs, maxStdout: 1024 * 1024, idleKillMs: 30_000 });
+  if (measured.timedOut || (measured.code !== 0 && !measured.idleKilled)) return { measured, alerts: null, configDir: cfg };
+
+  // The LAPI stopped with the replay: serve it alone to read the alerts back.
+  const lapi = spawn(ref.crowdsecBin, ['-c', cfgFile, '-no-cs'], { env, stdio: 'ignore' });
+  let stdout = '';
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        stdout = (await execFileP(cscli, ['-c', cfgFile, 'alerts', 'list', '-o', 'json', '--limit', '0'], { ...big, timeout: 60_000 })).stdout;
+        break;
+      } catch (e) {
+        if (i >= 30) throw e;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  } finally {
+    lapi.kill('SIGKILL');
+  }
+  const list = JSON.parse(stdout) as { scenario: string; source?: { value?: string }; events_count: number }[] | null;
+  return { measured, alerts: (list ?? []).map((a) => `${a.scenario} ${a.source?.value ?? '?'} ${a.events_count}`).sort(), configDir: cfg };
+}
+
+/** Multiset difference a - b (both lists of alert keys). */
+export function minus(a: readonly string[], b: readonly string[]): string[] {
+  const counts = new Map<string, number>();
+  for (const k of b) counts.set(k, (counts.get(k) ?? 0) + 1);
+  const out: string[] = [];
+  for (const k of a) {
+    const n = counts.get(k) ?? 0;
+    if (n > 0) counts.set(k, n - 1);
+    else out.push(k);
+  }
+  return out;
+}

@@ -1,0 +1,27 @@
+/**
+ * Bouncer API keys (spec §7.2). Keys are stored only as SHA-512 hex, as CrowdSec stores
+ * them, and looked up by that hash: the lookup's timing depends on the hash of the
+ * presented key, which reveals nothing about how many leading characters it shares with a
+ * real key. The final comparison is constant-time anyway.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/** 32 hex chars (16 random bytes), the length `cscli bouncers add` generates. */
+export function generateApiKey(bytes = 16): string {
+  return randomBytes(bytes).toString('hex');
+}
+
+export function hashApiKey(key: string): string {
+  return createHash('sha512').update(key, 'utf8').digest('hex');
+}
+
+/** Constant-time equality of two hex digests (false, without early exit, on length mismatch). */
+export function digestsEqual(a: string, b: string): boolean {
+  const ba = Buffer.from(a, 'utf8');
+  const bb = Buffer.from(b, 'utf8');
+  if (ba.length !== bb.length) {
+    timingSafeEqual(ba, ba); // same work as a real comparison
+    return false;
+  }
+  return timingSafeEqual(ba, bb);
+}

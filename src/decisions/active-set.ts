@@ -1,0 +1,293 @@
+/**
+ * The active Ip/Range decisions held in memory, indexed by the radix set (ipset.ts), so
+ * that a live bouncer's `GET /v1/decisions?ip=X` is a tree walk instead of a store query.
+ *
+ * Sync with the store (README "A consumer of changes"): load `activeSnapshot()`, then every
+ * `pollMs` (200 ms) `refresh()` + `changesSince(cursor)` and apply the change log, so a
+ * decision written by another process (`palisade decisions add --data-dir S`) shows up
+ * within a second (design §3). Natural expiry is not in the change log until the daemon's
+ * sweep runs, so entries carry `until`: lookups skip expired ones and a min-heap on `until`
+ * drops them at each poll.
+ *
+ * Subscribers (the push stream) receive every page of changes the poll applies, in seq
+ * order, plus a reset when the log was trimmed past the cursor (they must resync).
+ */
+import { parseInterval } from './address.js';
+import { compileAddress, compileDecisionFilter, isActive, matchDecision, type DecisionFilter } from './filters.js';
+import { bigintToWords, parseAddressWords, RadixPrefixSet, type PrefixSet } from './ipset.js';
+import type { Change, DecisionRecord } from './records.js';
+import type { Store } from './store.js';
+
+export interface ActiveSetOptions {
+  /** How often to follow the store's change log (ms). */
+  pollMs?: number;
+  /** Clock (ms epoch), injectable for tests. */
+  now?: () => number;
+  /** Alternative prefix-set implementation (the linear twin in tests). */
+  prefixSet?: PrefixSet;
+}
+
+export interface ActiveSetListener {
+  /** A page of changes, oldest first; `cursor` is the seq of the last one. */
+  changes(changes: readonly Change[], cursor: number): void;
+  /** The change log was trimmed past our cursor; the set was reloaded at `cursor`. */
+  reset(cursor: number): void;
+}
+
+/** Min-heap of (until, id) with lazy deletion: stale pairs are skipped when popped. */
+class UntilHeap {
+  private u: number[] = [];
+  private i: number[] = [];
+  get size(): number { return this.u.length; }
+  push(until: number, id: number): void {
+    const u = this.u, ids = this.i;
+    let k = u.length;
+    u.push(until); ids.push(id);
+    while (k > 0) {
+      const p = (k - 1) >> 1;
+      if (u[p]! <= until) break;
+      u[k] = u[p]!; ids[k] = ids[p]!;
+      k = p;
+    }
+    u[k] = until; ids[k] = id;
+  }
+  peek(): number { return this.u.length ? this.u[0]! : Infinity; }
+  pop(): number {
+    const u = this.u, ids = this.i;
+    const top = ids[0]!;
+    const lu = u.pop()!, li = ids.pop()!;
+    const n = u.length;
+    if (n > 0) {
+      let k = 0;
+      for (;;) {
+        let c = 2 * k + 1;
+        if (c >= n) break;
+        if (c + 1 < n && u[c + 1]! < u[c]!) c++;
+        if (u[c]! >= lu) break;
+        u[k] = u[c]!; ids[k] = ids[c]!;
+        k = c;
+      }
+      u[k] = lu; ids[k] = li;
+    }
+    return top;
+  }
+  clear(): void { this.u = []; this.i = []; }
+}
+
+export class ActiveDecisionSet {
+  private readonly set: PrefixSet;
+  private readonly records = new Map<number, DecisionRecord>();
+  private readonly heap = new UntilHeap();
+  private readonly listeners = new Set<ActiveSetListener>();
+  private readonly now: () => number;
+  private readonly pollMs: number;
+  private timer: NodeJS.Timeout | null = null;
+  private loaded = false;
+  private _cursor = 0;
+  private readonly words = new Int32Array(4);
+  /** Poll errors are counted, not thrown from a timer (the next poll retries). */
+  pollErrors = 0;
+  lastError: Error | null = null;
+
+  constructor(private readonly store: Store, opts: ActiveSetOptions = {}) {
+    this.now = opts.now ?? Date.now;
+    this.pollMs = opts.pollMs ?? 200;
+    this.set = opts.prefixSet ?? new RadixPrefixSet();
+  }
+
+  /** Change-log seq the set reflects. */
+  get cursor(): number { return this._cursor; }
+  /** Active Ip/Range decisions held (some may have expired since the last poll). */
+  get size(): number { return this.records.size; }
+  get ready(): boolean { return this.loaded; }
+
+  /** Loads the snapshot and starts following the change log. */
+  start(): this {
+    if (!this.loaded) this.load();
+    if (!this.timer) {
+      this.timer = setInterval(() => {
+        try {
+          this.sync();
+        } catch (e) {
+          this.pollErrors++;
+          this.lastError = e as Error;
+        }
+      }, this.pollMs);
+      this.timer.unref();
+    }
+    return this;
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  subscribe(l: ActiveSetListener): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+
+  /** Reads the store's current state into the set (also after a trimmed change log). */
+  load(): void {
+    this.store.refresh();
+    const { cursor, decisions } = this.store.activeSnapshot(this.now());
+    this.set.clear();
+    this.records.clear();
+    this.heap.clear();
+    for (const d of decisions) this.add(d);
+    this._cursor = cursor;
+    this.loaded = true;
+  }
+
+  /**
+   * Catches up with the store now: applies every change after the cursor and drops expired
+   * entries. Returns the number of changes applied. Called by the poll timer; the API may
+   * also call it right after its own writes so that they are visible at once.
+   */
+  sync(): number {
+    if (!this.loaded) {
+      this.load();
+      return 0;
+    }
+    this.store.refresh();
+    let applied = 0;
+    for (;;) {
+      const r = this.store.changesSince(this._cursor);
+      if (r.truncated) {
+        this.load();
+        for (const l of this.listeners) l.reset(this._cursor);
+        return applied;
+      }
+      if (r.changes.length === 0) break;
+      const now = this.now();
+      for (const c of r.changes) this.apply(c, now);
+      applied += r.changes.length;
+      this._cursor = r.cursor;
+      for (const l of this.listeners) l.changes(r.changes, r.cursor);
+      if (r.cursor >= r.latest) break;
+    }
+    this.expire(this.now());
+    return applied;
+  }
+
+  private apply(c: Change, now: number): void {
+    if (c.kind === 'deleted') {
+      this.remove(c.decisionId);
+      return;
+    }
+    const d = c.decision;
+    if (d && isActive(d, now)) this.add(d);
+    else this.remove(c.decisionId); // deleted or expired since it was logged
+  }
+
+  private add(d: DecisionRecord): void {
+    if (d.family === 0 || d.start === undefined || d.prefix128 === undefined) return;
+    this.records.set(d.id, d);
+    this.set.insert(d.id, bigintToWords(d.start, this.words), d.prefix128);
+    this.heap.push(d.until, d.id);
+  }
+
+  private remove(id: number): void {
+    if (this.records.delete(id)) this.set.delete(id);
+  }
+
+  /** Drops entries whose `until` has passed (the heap may hold stale pairs; they are skipped). */
+  expire(now: number): number {
+    // Deleted and re-added decisions leave stale pairs until their old `until`; rebuild
+    // when they outnumber the live ones so churn cannot grow the heap without bound.
+    if (this.heap.size > 2 * this.records.size + 1024) {
+      this.heap.clear();
+      for (const d of this.records.values()) this.heap.push(d.until, d.id);
+    }
+    let n = 0;
+    while (this.heap.size && this.heap.peek() <= now) {
+      const id = this.heap.pop();
+      const d = this.records.get(id);
+      if (d && d.until <= now) {
+        this.remove(id);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Whether `lookup` can answer this filter: an ip/range query over active decisions. */
+  canAnswer(f: DecisionFilter): boolean {
+    return this.loaded && (f.status === undefined || f.status === 'active') && ((f.ip ?? '') !== '' || (f.range ?? '') !== '');
+  }
+
+  /**
+   * Active decisions matching `f` in id order, as `store.listDecisions(f)` would return them
+   * (up to the poll lag), or null when the filter is not an address query (ask the store).
+   * Invalid addresses throw the store's StoreError ('INVALID_ADDRESS').
+   */
+  lookup(f: DecisionFilter, now = this.now()): DecisionRecord[] | null {
+    if (!this.canAnswer(f)) return null;
+    // As fresh as a store query on the same snapshot: one meta read tells whether a write
+    // (ours, or another process's seen through refresh()) happened since the last poll.
+    if (this.store.changeCursor() !== this._cursor) this.sync();
+    const ids = this.candidates(f);
+    if (ids.length === 0) return [];
+    // The default bouncer query (address, maybe non-simulated) needs no filter compilation.
+    const simple = isAddressOnly(f);
+    const c = simple ? null : compileDecisionFilter(withoutAddress(f));
+    const excludeSimulated = f.excludeSimulated === true;
+    if (ids.length > 1) ids.sort((a, b) => a - b);
+    const limit = f.limit && f.limit > 0 ? f.limit : Infinity;
+    const out: DecisionRecord[] = [];
+    for (const id of ids) {
+      const d = this.records.get(id)!;
+      if (!(d.until > now)) continue;
+      if (c ? !matchDecision(c, d, now) : excludeSimulated && d.simulated) continue;
+      out.push(d);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  /** Ids whose prefix answers the address part of `f` (family checked by the trees). */
+  private candidates(f: DecisionFilter): number[] {
+    const text = (f.ip ?? '') !== '' ? f.ip! : f.range!;
+    const contains = f.contains ?? true;
+    if (text.indexOf('/') < 0) {
+      // Hot path: a single address, parsed without BigInt.
+      const fam = parseAddressWords(text.trim(), this.words);
+      if (fam === 0) compileAddress(f.ip, f.range); // throws the store's error
+      return contains ? this.set.covering(this.words) : this.set.inside(this.words, 128);
+    }
+    const iv = parseInterval(text);
+    if (!iv) {
+      compileAddress(f.ip, f.range);
+      return [];
+    }
+    const w = bigintToWords(iv.start, this.words);
+    return contains ? this.set.covering(w, iv.prefix128) : this.set.inside(w, iv.prefix128);
+  }
+
+  /** The decision records held, for tests and debugging. */
+  all(): DecisionRecord[] {
+    return [...this.records.values()];
+  }
+}
+
+const ADDRESS_ONLY_KEYS = new Set(['ip', 'range', 'contains', 'excludeSimulated']);
+
+/** Only what the default bouncer query carries (address, active, maybe non-simulated): skip matchDecision. */
+function isAddressOnly(f: DecisionFilter): boolean {
+  for (const k in f) {
+    const v = f[k as keyof DecisionFilter];
+    if (v === undefined || ADDRESS_ONLY_KEYS.has(k) || (k === 'status' && v === 'active')) continue;
+    return false;
+  }
+  return true;
+}
+
+/** The filter minus its address part (the tree already answered it). */
+function withoutAddress(f: DecisionFilter): DecisionFilter {
+  const rest: DecisionFilter = { ...f };
+  rest.ip = undefined;
+  rest.range = undefined;
+  rest.contains = undefined;
+  return rest;
+}

@@ -1,0 +1,69 @@
+/**
+ * Piscina task: parse one batch of lines and route the results to scenarios (design.md §1).
+ *
+ * Each worker loads the rules once (parsers, enrichers, scenario filters/groupby) from the
+ * config in `workerData`, then per batch runs parser stages and whitelists and `route()`
+ * on every line, and returns the pour records (src/pipeline/pour-records.ts) as one moved
+ * buffer. Bucket state never lives here: the main thread applies the pours in order.
+ */
+import { move, workerData } from 'piscina';
+import { DetectionEngine } from '../pipeline/engine.js';
+import { batchText, forEachLine } from '../pipeline/batcher.js';
+import { PourRecordWriter } from '../pipeline/pour-records.js';
+import { enableRegexpBacktrackGuard } from '../grok/regexp-guard.js';
+import type { SharedGeo } from '../parse/enrichers/geoip.js';
+
+export interface ParseWorkerData {
+  configDir?: string;
+  geoipDir?: string | null;
+  /** GeoIP data shared by the pool's creator (else each worker opens geoipDir itself). */
+  geoShared?: SharedGeo;
+}
+
+export interface ParseTask {
+  bytes: ArrayBuffer;
+  src: string;
+  /** labels as [key, value] pairs (a Map is cloned per task anyway). */
+  labels: [string, string][];
+}
+
+// A hostile line must never stall a worker either (V8 flags are per process; set before compiling).
+enableRegexpBacktrackGuard();
+const data = (workerData ?? {}) as ParseWorkerData;
+// Warnings of all workers go to the one stderr, prefixed so they can be told apart.
+const ready = DetectionEngine.create({
+  configDir: data.configDir,
+  mode: 'replay',
+  geoipDir: data.geoipDir,
+  geoShared: data.geoShared,
+  warn: (m) => process.stderr.write(`warning: ${m}\n`),
+});
+
+const labelCache = new Map<string, Map<string, string>>();
+function labelsOf(pairs: [string, string][]): Map<string, string> {
+  const key = JSON.stringify(pairs);
+  let m = labelCache.get(key);
+  if (!m) labelCache.set(key, (m = new Map(pairs)));
+  return m;
+}
+
+export default async function parseBatch(task: ParseTask): Promise<Uint8Array> {
+  const engine = await ready;
+  const labels = labelsOf(task.labels);
+  const before = { ...engine.counters };
+  const out = new PourRecordWriter();
+  const route = engine.buckets;
+  forEachLine(batchText(task.bytes), (line) => {
+    const evt = engine.parseLine(line, task.src, labels);
+    if (evt !== null) out.add(evt, route.route(evt));
+  });
+  const c = engine.counters;
+  const packed = out.finish({
+    lines: c.lines - before.lines,
+    parsed: c.parsed - before.parsed,
+    unparsed: c.unparsed - before.unparsed,
+    whitelisted: c.whitelisted - before.whitelisted,
+    dropped: c.dropped - before.dropped,
+  });
+  return move(packed) as unknown as Uint8Array;
+}
