@@ -45,7 +45,7 @@ export class ParsePool {
   constructor(o: PoolOptions = {}) {
     this.workers = Math.max(1, o.workers ?? availableParallelism());
     this.maxInFlight = Math.max(1, o.maxInFlight ?? this.workers * 2 + 1);
-    const workerData: ParseWorkerData = { configDir: o.configDir, geoipDir: o.geoipDir, geoShared: o.geoShared };
+    const workerData: ParseWorkerData = { configDir: o.configDir, geoipDir: o.geoipDir, geoShared: o.geoShared, allFields: o.allFields };
     this.piscina = new Piscina({
       filename: WORKER_FILE,
       minThreads: this.workers,

@@ -22,6 +22,7 @@
  */
 import { Packr } from 'msgpackr';
 import { PEvent, type StringMap } from '../core/event.js';
+import { ALL_FIELDS, type FieldNeeds } from './field-needs.js';
 
 export interface LineCounts {
   lines: number;
@@ -40,10 +41,16 @@ export interface PouredEvent {
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
-/** Accumulates one batch's records; `finish` packs them into a fresh, movable buffer. */
+/**
+ * Accumulates one batch's records; `finish` packs them into a fresh, movable buffer.
+ * `needs` (field-needs.ts) leaves out Line.Raw ("") and Parsed (empty) when nothing on the
+ * main thread can read them.
+ */
 export class PourRecordWriter {
   private vals: (string | number)[] = [];
   private events = 0;
+
+  constructor(private readonly needs: FieldNeeds = ALL_FIELDS) {}
 
   add(evt: PEvent, routes: Routes): void {
     const v = this.vals;
@@ -54,8 +61,9 @@ export class PourRecordWriter {
       return;
     }
     for (const [i, k] of routes) v.push(i, k);
-    v.push(evt.Line.Raw, evt.Line.Time.getTime(), evt.Time === null ? -1 : evt.Time.getTime(), evt.Stage, evt.MarshaledTime, evt.StrTime, evt.StrTimeFormat);
-    pushMap(v, evt.Parsed);
+    v.push(this.needs.raw ? evt.Line.Raw : '', evt.Line.Time.getTime(), evt.Time === null ? -1 : evt.Time.getTime(), evt.Stage, evt.MarshaledTime, evt.StrTime, evt.StrTimeFormat);
+    if (this.needs.parsed) pushMap(v, evt.Parsed);
+    else v.push(0);
     pushMap(v, evt.Enriched);
     pushMap(v, evt.Meta);
   }

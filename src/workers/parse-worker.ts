@@ -12,12 +12,15 @@ import { batchText, forEachLine } from '../pipeline/batcher.js';
 import { PourRecordWriter } from '../pipeline/pour-records.js';
 import { enableRegexpBacktrackGuard } from '../grok/regexp-guard.js';
 import type { SharedGeo } from '../parse/enrichers/geoip.js';
+import { ALL_FIELDS, fieldNeeds, type FieldNeeds } from '../pipeline/field-needs.js';
 
 export interface ParseWorkerData {
   configDir?: string;
   geoipDir?: string | null;
   /** GeoIP data shared by the pool's creator (else each worker opens geoipDir itself). */
   geoShared?: SharedGeo;
+  /** Send every event field, whatever the rules read (tests of the field-needs analysis). */
+  allFields?: boolean;
 }
 
 export interface ParseTask {
@@ -39,6 +42,11 @@ const ready = DetectionEngine.create({
   warn: (m) => process.stderr.write(`warning: ${m}\n`),
 });
 
+let needs: FieldNeeds | null = null;
+function needsOf(engine: DetectionEngine): FieldNeeds {
+  return (needs ??= data.allFields ? ALL_FIELDS : fieldNeeds(engine.scenarios, engine.rules.postoverflows.set));
+}
+
 const labelCache = new Map<string, Map<string, string>>();
 function labelsOf(pairs: [string, string][]): Map<string, string> {
   const key = JSON.stringify(pairs);
@@ -51,7 +59,7 @@ export default async function parseBatch(task: ParseTask): Promise<Uint8Array> {
   const engine = await ready;
   const labels = labelsOf(task.labels);
   const before = { ...engine.counters };
-  const out = new PourRecordWriter();
+  const out = new PourRecordWriter(needsOf(engine));
   const route = engine.buckets;
   forEachLine(batchText(task.bytes), (line) => {
     const evt = engine.parseLine(line, task.src, labels);

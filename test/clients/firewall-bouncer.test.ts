@@ -7,7 +7,11 @@
  * echo listener; the client namespace sends probes from two addresses. A decision on one
  * client address must land in the bouncer's nft set and make probes from it time out (only a
  * timeout counts as dropped), while the other address still gets answers; deleting the
- * decision must take the address out of the set and let traffic through again.
+ * decision must take the address out of the set and let traffic through again. The drop
+ * rule's packet counter must grow while the address is banned, and the bouncer's own log must
+ * show the decisions and no error. The same tests pass against CrowdSec 1.4.6's LAPI
+ * (PALISADE_CLIENTS_LAPI=crowdsec), which also re-sends a deleted decision on ~3 consecutive
+ * 1 s pulls (the stream's 2 s overlap, spec §7.4), as Palisade does.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -237,6 +241,12 @@ test('firewall bouncer: stopped, its tables removed, traffic flows without it', 
   // Leave a live decision behind so the tables are non-empty when the bouncer goes.
   await lapi!.addDecision(p.client.v4[0]!, '1h');
   await waitFor('the decision in the set', APPLY_MS, async () => ((await nftSets()).get('crowdsec-blacklists')?.includes(p.client.v4[0]!) ? true : undefined));
+  // Its own account of the run: decisions added and deleted, no error from the API exchange.
+  const log = readFileSync(join(work!, 'crowdsec-firewall-bouncer.log'), 'utf8');
+  assert.match(log, /Using API key auth/);
+  assert.match(log, /decision(s)? added/);
+  assert.match(log, /decision(s)? deleted/);
+  assert.deepEqual(log.split('\n').filter((l) => /level=(error|fatal|panic)/.test(l)), [], 'the bouncer logged no error');
   await bouncer!.stop();
   assert.ok(bouncer!.exited(), 'the bouncer process is gone');
   assert.deepEqual(await removeBouncerTables(), [], 'no crowdsec table left in the namespace');

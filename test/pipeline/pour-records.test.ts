@@ -52,3 +52,24 @@ test('pour records: round trip of routed and clock-only events, with counts', ()
   const empty = decodePourRecords(w.finish({ lines: 0, parsed: 0, unparsed: 0, whitelisted: 0, dropped: 0 }), 's', labels, 0);
   assert.deepEqual(empty.events, []);
 });
+
+test('pour records: fields nothing reads on the main thread are left out', () => {
+  const labels = new Map([['type', 'nginx']]);
+  const a = newLogEvent('GET / HTTP/1.1', { labels });
+  a.Parsed.set('verb', 'GET');
+  a.Meta.set('http_verb', 'GET');
+  a.MarshaledTime = '2026-02-12T14:10:21Z';
+  const full = new PourRecordWriter();
+  full.add(a, [[1, 'k']]);
+  const lean = new PourRecordWriter({ raw: false, parsed: false });
+  lean.add(a, [[1, 'k']]);
+  const counts = { lines: 1, parsed: 1, unparsed: 0, whitelisted: 0, dropped: 0 };
+  const f = full.finish(counts);
+  const l = lean.finish(counts);
+  assert.ok(l.length < f.length);
+  const e = decodePourRecords(l, 's', labels, 0).events[0]!.evt;
+  assert.equal(e.Line.Raw, '');
+  assert.equal(e.Parsed.size, 0);
+  assert.deepEqual([...e.Meta], [['http_verb', 'GET']]);
+  assert.equal(e.MarshaledTime, '2026-02-12T14:10:21Z');
+});
