@@ -47,7 +47,7 @@ program
   .option('--json', 'print each alert as one line of LAPI Alert JSON')
   .option('--geoip-dir <dir>', 'directory holding GeoLite2-City.mmdb / GeoLite2-ASN.mmdb')
   .option('--max-buckets <n>', 'bucket row cap (memory bound)')
-  .option('--workers <n>', 'parse worker threads (0 = parse on the main thread; default: one per core for inputs of 8 MiB or more)')
+  .option('--workers <n>', 'parse worker threads (default 0: parse on the main thread; the pool is opt-in, see bench/RESULTS-pipeline.md)')
   .action(async (files: string[], o) => replayCommand(files, o));
 
 /** Filters shared by the list/delete verbs (cscli's names). */

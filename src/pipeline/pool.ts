@@ -22,8 +22,6 @@ export interface PoolOptions extends ParseWorkerData {
 /** Under tsx the sources are .ts; after `npm run build` they are .js in dist/. */
 const WORKER_FILE = new URL(`../workers/parse-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
 
-/** Old-generation cap per worker, MB (PALISADE_WORKER_OLD_MB overrides). */
-const WORKER_OLD_MB = Number(process.env.PALISADE_WORKER_OLD_MB) || 128;
 
 export class ParsePool {
   readonly workers: number;
@@ -54,11 +52,9 @@ export class ParsePool {
       maxQueue: this.maxInFlight,
       idleTimeout: 60_000,
       workerData,
-      // A worker keeps little alive (the rules, one batch: ~15-30 MB), but left alone V8 lets
-      // its old generation grow to 150+ MB of garbage before collecting. A cap makes it collect
-      // sooner (measured: 663 -> 535 MB peak RSS for 500k sshd lines, 1 worker). A worker that
-      // really needs more fails its task with ERR_WORKER_OUT_OF_MEMORY, a clear error.
-      resourceLimits: { maxOldGenerationSizeMb: WORKER_OLD_MB },
+      // No heap cap on workers: V8 lets a worker's old generation fill with garbage before it
+      // collects (peak RSS), but a cap of 128 MB made a 1M-line replay die with
+      // ERR_WORKER_OUT_OF_MEMORY, and a failed replay is worse than a large one.
     });
   }
 

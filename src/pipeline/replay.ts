@@ -16,7 +16,6 @@ import { ExpectMode } from '../core/event.js';
 import { batchLines, type Batch } from './batcher.js';
 import type { LapiAlert } from '../scenarios/overflow.js';
 import { ParsePool } from './pool.js';
-import { availableParallelism } from 'node:os';
 
 export interface ReplayOptions {
   files: string[];
@@ -28,8 +27,8 @@ export interface ReplayOptions {
   maxBuckets?: number;
   /**
    * Parse workers: 0 parses inline on this thread (the simple twin of the pool); N > 0 uses a
-   * pool of N; undefined picks the pool with one worker per core for inputs of at least
-   * POOL_MIN_BYTES (or stdin), inline below that, where worker start-up would dominate.
+   * pool of N. Default: inline. Measured on 2 cores (bench/RESULTS-pipeline.md) the pool is not
+   * yet faster than inline parsing and holds 2-3x the memory, so it is opt-in until it is.
    */
   workers?: number;
   /** Pool batch size in bytes (default 1 MiB). */
@@ -54,12 +53,11 @@ export interface ReplaySummary {
   workers: number;
 }
 
-export const POOL_MIN_BYTES = 8 << 20;
 
 export async function runReplay(o: ReplayOptions): Promise<ReplaySummary> {
   const t0 = performance.now();
   const bytesTotal = o.files.reduce((n, f) => n + (f === '-' ? 0 : safeSize(f)), 0);
-  const workers = o.workers ?? (bytesTotal >= POOL_MIN_BYTES || o.files.includes('-') ? availableParallelism() : 0);
+  const workers = o.workers ?? 0;
   if (!(Number.isInteger(workers) && workers >= 0)) throw new RangeError(`workers must be a non-negative integer, not ${workers}`);
   const engine = await DetectionEngine.create({ configDir: o.configDir, mode: 'replay', geoipDir: o.geoipDir, maxBuckets: o.maxBuckets, warn: o.warn, role: workers > 0 ? 'pour' : 'all' });
   const store = o.dataDir ? Store.open(o.dataDir) : null;
