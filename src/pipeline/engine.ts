@@ -83,8 +83,8 @@ export class DetectionEngine {
   }
 
   /** Processes one raw line; returns the alerts its overflows produced (one per source). */
-  processLine(raw: string, src: string, labels: Map<string, string>): LapiAlert[] {
-    const evt = this.parseLine(raw, src, labels);
+  processLine(raw: string, src: string, labels: Map<string, string>, module = 'file'): LapiAlert[] {
+    const evt = this.parseLine(raw, src, labels, module);
     return evt === null ? [] : this.pour(evt);
   }
 
@@ -93,9 +93,9 @@ export class DetectionEngine {
    * event to pour, or null (unparsed, dropped or whitelisted). Safe to run in any thread
    * holding the same rules; `buckets.route(evt)` then gives what `pourRouted` needs.
    */
-  parseLine(raw: string, src: string, labels: Map<string, string>): PEvent | null {
+  parseLine(raw: string, src: string, labels: Map<string, string>, module = 'file'): PEvent | null {
     this.counters.lines++;
-    const evt = newLogEvent(raw, { src, module: 'file', labels, mode: this.mode === 'replay' ? ExpectMode.TIMEMACHINE : ExpectMode.LIVE, time: this.runtime.now() });
+    const evt = newLogEvent(raw, { src, module, labels, mode: this.mode === 'replay' ? ExpectMode.TIMEMACHINE : ExpectMode.LIVE, time: this.runtime.now() });
     const outcome = parseEvent(this.rules.parsers.set, evt, this.runtime);
     if (outcome === 'dropped') { this.counters.dropped++; return null; }
     if (outcome === 'unparsed') { this.counters.unparsed++; return null; }

@@ -44,7 +44,7 @@ export class LiveEngine {
     for (const spec of o.acquisition) {
       live.sources.push(createSource(spec, {
         positions, warn: o.warn, pollMs: o.pollMs, journalctlBin: o.journalctlBin,
-        onLine: (line, src, labels) => live.line(line, src, labels),
+        onLine: (line, src, labels, module) => live.line(line, src, labels, module),
       }));
     }
     return live;
@@ -90,10 +90,10 @@ export class LiveEngine {
     return { lines: c.lines, parsed: c.parsed, alerts: c.alerts, errors: this.errors, sources: this.sources.length };
   }
 
-  private line(line: string, src: string, labels: Map<string, string>): void {
+  private line(line: string, src: string, labels: Map<string, string>, module: string): void {
     let alerts: LapiAlert[];
     try {
-      alerts = this.engine.processLine(line, src, labels);
+      alerts = this.engine.processLine(line, src, labels, module);
     } catch (e) {
       // One bad line must not stop the agent; count it and go on.
       if (this.errors++ < 10) this.o.warn?.(`${src}: line not processed: ${(e as Error).message}`);
