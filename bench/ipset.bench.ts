@@ -28,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import { parseAddressWords, RadixPrefixSet } from '../src/decisions/ipset.js';
 import { fmtInt, machineInfo, machineLine, table } from './lib/machine.js';
+import { mulberry32 as rng } from '../fixtures/seeded.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** `blocklist` (default): 85% /32, 14% /24, 1% /16-/23 for IPv4, like a ban list. `wide`: the
@@ -53,17 +54,6 @@ function ensureDeps(): NodeRequire {
   return createRequire(join(DEPS, 'package.json'));
 }
 
-/** mulberry32 */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Prefix { text: string; addr: string; bits: number; v6: boolean }
 

@@ -8,17 +8,8 @@ import assert from 'node:assert/strict';
 import { buildEnrichers } from '../../src/parse/enrichers/index.js';
 import { newLogEvent } from '../../src/core/event.js';
 import { packageDir, CITY_PACKAGE, ASN_PACKAGE } from '../../src/parse/enrichers/geoip.js';
+import { mulberry32 as prng } from '../../fixtures/seeded.js';
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const DATES = ['Feb 12 14:10:21', 'Feb 12 14:10:22', 'Feb 29 00:00:01', '12/Feb/2024:14:10:21 +0100', '2024-02-12T14:10:21Z', 'nonsense', '', '230212 14:10:21'];
 const FORMATS = ['', '', '', '060102 15:04:05'];

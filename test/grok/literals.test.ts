@@ -14,6 +14,7 @@ import { requiredLiterals } from '../../src/grok/literals.js';
 import { caseVariants, parseRe2, type Re2Node } from '../../src/grok/re2.js';
 import { repoRoot, requireDebianReference } from '../support/debian.js';
 import { collectHubGroks } from './hub-groks.js';
+import { mulberry32 as rng } from '../../fixtures/seeded.js';
 
 const lits = (src: string): string[] => requiredLiterals(parseRe2(src).root);
 
@@ -49,16 +50,6 @@ test('grok literals come through reference groups', () => {
 
 // --- differential ---------------------------------------------------------------------
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const POOL = 'abcxyzABCXYZ0123456789 .:-_/[]()"\'=,;@%+*?!#<>|\\\tμé';
 

@@ -9,17 +9,8 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { readLines } from '../../src/acquisition/lines.js';
 import { batchLines, batchText, forEachLine } from '../../src/pipeline/batcher.js';
+import { mulberry32 as prng } from '../../fixtures/seeded.js';
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PIECES = ['sshd[12]: Failed password', ' from 1.2.3.4', 'é', '€', '😀', '\r', '\n', '\n', '\r\n', '\uFEFF', 'x'.repeat(40), ''];
 

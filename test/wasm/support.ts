@@ -12,6 +12,8 @@ import { WASM_PATH, createWasmScanner } from '../../src/bindings/wasm.js';
 import { createTwinScanner } from '../../src/bindings/scanner-twin.js';
 import type { BatchScanner } from '../../src/bindings/types.js';
 import type { PrefilterPlan } from '../../src/bindings/prefilter-plan.js';
+import { mulberry32 as prng } from '../../fixtures/seeded.js';
+export { prng };
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -28,17 +30,6 @@ export function bothScanners(): [BatchScanner, BatchScanner] {
   return [createWasmScanner(), createTwinScanner()];
 }
 
-/** mulberry32. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const latin1 = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
