@@ -57,7 +57,14 @@ export class AlertSink {
     if (!this.store || this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
-    await this.store.addAlerts(batch.map(({ alert, decisions }) => ({ alert: { ...alert, machine_id: this.machineId }, decisions })));
+    try {
+      await this.store.addAlerts(batch.map(({ alert, decisions }) => ({ alert: { ...alert, machine_id: this.machineId }, decisions })));
+    } catch (e) {
+      // Nothing is lost on a failed write (e.g. a full disk): the batch goes back in front of
+      // what arrived meanwhile, and the caller decides whether to retry or stop.
+      this.pending = batch.concat(this.pending);
+      throw e;
+    }
     this.written += batch.length;
   }
 }
