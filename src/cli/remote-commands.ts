@@ -6,12 +6,12 @@
  * Output matches the local-store verbs (store-commands.ts): the same tables and JSON shapes.
  */
 import { hostname } from 'node:os';
-import { parseDurationWithDays, parseGoDuration } from '../core/duration.js';
+import { parseDurationWithDays } from '../core/duration.js';
 import { parseCidr, parseIp } from '../core/ip.js';
 import { LapiClient, LapiHttpError } from '../pipeline/lapi-client.js';
 import { machineCredentials } from './agent.js';
 import { OperationError, UsageError } from './errors.js';
-import type { AddOpts, FilterOpts } from './store-commands.js';
+import { manualDecisionTarget, type AddOpts, type FilterOpts } from './store-commands.js';
 import { isTTY } from './tty.js';
 
 export interface RemoteOpts { lapi: string; machineId?: string; password?: string }
@@ -101,21 +101,7 @@ export async function remoteDecisionsList(o: FilterOpts & RemoteOpts): Promise<v
 
 /** Like `cscli decisions add` against a LAPI: one alert carrying the decision (spec §7.6). */
 export async function remoteDecisionsAdd(o: AddOpts & RemoteOpts): Promise<void> {
-  const given = [o.ip, o.range, o.value].filter((v) => v !== undefined).length;
-  if (given !== 1) throw new UsageError('decisions add needs exactly one of --ip, --range or --scope S --value V');
-  let scope: string, value: string;
-  if (o.ip !== undefined) {
-    if (!parseIp(o.ip)) throw new UsageError(`invalid IP '${o.ip}'`);
-    scope = 'Ip'; value = o.ip;
-  } else if (o.range !== undefined) {
-    if (!parseCidr(o.range)) throw new UsageError(`invalid range '${o.range}' (CIDR expected)`);
-    scope = 'Range'; value = o.range;
-  } else {
-    scope = o.scope ?? 'Ip'; value = o.value!;
-  }
-  const duration = o.duration ?? '4h';
-  if (parseGoDuration(duration) === null) throw new UsageError(`--duration: '${duration}' is not a Go duration (e.g. 4h, 30m)`);
-  const type = o.type ?? 'ban';
+  const { scope, value, duration, type } = manualDecisionTarget(o);
   const { machineId } = machineCredentials(o);
   const reason = o.reason ?? `manual '${type}' from '${machineId || hostname()}'`;
   const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');

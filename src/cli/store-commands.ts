@@ -76,8 +76,8 @@ export async function decisionsList(o: FilterOpts): Promise<void> {
 
 export interface AddOpts extends CommonOpts { ip?: string; range?: string; scope?: string; value?: string; duration?: string; reason?: string; type?: string }
 
-/** Like `cscli decisions add`: a manual alert carrying one decision (spec §7.6, cscli-created alert). */
-export async function decisionsAdd(o: AddOpts): Promise<void> {
+/** What `decisions add` acts on, validated (shared by the local and the remote verb). */
+export function manualDecisionTarget(o: AddOpts): { scope: string; value: string; duration: string; type: string } {
   const given = [o.ip, o.range, o.value].filter((v) => v !== undefined).length;
   if (given !== 1) throw new UsageError('decisions add needs exactly one of --ip, --range or --scope S --value V');
   let scope: string, value: string;
@@ -92,7 +92,12 @@ export async function decisionsAdd(o: AddOpts): Promise<void> {
   }
   const duration = o.duration ?? '4h';
   if (parseGoDuration(duration) === null) throw new UsageError(`--duration: '${duration}' is not a Go duration (e.g. 4h, 30m)`);
-  const type = o.type ?? 'ban';
+  return { scope, value, duration, type: o.type ?? 'ban' };
+}
+
+/** Like `cscli decisions add`: a manual alert carrying one decision (spec §7.6, cscli-created alert). */
+export async function decisionsAdd(o: AddOpts): Promise<void> {
+  const { scope, value, duration, type } = manualDecisionTarget(o);
   const machine = hostname();
   const reason = o.reason ?? `manual '${type}' from '${machine}'`;
   const nowIso = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
