@@ -13,13 +13,14 @@
  * 30 s is killed and counted as finished at its last CPU activity, and its alerts are read from
  * the database as usual. A run past the overall timeout is reported as failed.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { linkRules, type HubTree } from './hub-rules.js';
 import { measure, type Measured } from './measure.js';
+import { minus, readCrowdsecAlerts } from '../../test/support/crowdsec-alerts.js';
 
 const execFileP = promisify(execFile);
 
@@ -75,35 +76,8 @@ export async function crowdsecReplay(ref: HubTree & { crowdsecBin: string }, dir
   const measured = await measure(ref.crowdsecBin, ['-c', cfgFile, '-dsn', `file://${logFile}`, '-type', type], { cwd: cfg, env, timeoutMs, maxStdout: 1024 * 1024, idleKillMs: 30_000 });
   if (measured.timedOut || (measured.code !== 0 && !measured.idleKilled)) return { measured, alerts: null, configDir: cfg };
 
-  // The LAPI stopped with the replay: serve it alone to read the alerts back.
-  const lapi = spawn(ref.crowdsecBin, ['-c', cfgFile, '-no-cs'], { env, stdio: 'ignore' });
-  let stdout = '';
-  try {
-    for (let i = 0; ; i++) {
-      try {
-        stdout = (await execFileP(cscli, ['-c', cfgFile, 'alerts', 'list', '-o', 'json', '--limit', '0'], { ...big, timeout: 60_000 })).stdout;
-        break;
-      } catch (e) {
-        if (i >= 30) throw e;
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    }
-  } finally {
-    lapi.kill('SIGKILL');
-  }
-  const list = JSON.parse(stdout) as { scenario: string; source?: { value?: string }; events_count: number }[] | null;
-  return { measured, alerts: (list ?? []).map((a) => `${a.scenario} ${a.source?.value ?? '?'} ${a.events_count}`).sort(), configDir: cfg };
+  const alerts = await readCrowdsecAlerts({ crowdsecBin: ref.crowdsecBin, cscli, cfgFile, env });
+  return { measured, alerts, configDir: cfg };
 }
 
-/** Multiset difference a - b (both lists of alert keys). */
-export function minus(a: readonly string[], b: readonly string[]): string[] {
-  const counts = new Map<string, number>();
-  for (const k of b) counts.set(k, (counts.get(k) ?? 0) + 1);
-  const out: string[] = [];
-  for (const k of a) {
-    const n = counts.get(k) ?? 0;
-    if (n > 0) counts.set(k, n - 1);
-    else out.push(k);
-  }
-  return out;
-}
+export { minus };

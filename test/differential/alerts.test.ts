@@ -13,12 +13,13 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import { debianReference, type DebianReference } from '../support/debian.js';
 import { runReplay } from '../../src/pipeline/replay.js';
 import { generateNginx, generateSshd } from '../../fixtures/generate-bf-logs.js';
+import { minus, readCrowdsecAlerts } from '../support/crowdsec-alerts.js';
 
 const LINES = 50_000;
 const SEED = 424242;
@@ -127,24 +128,7 @@ async function crowdsecAlerts(r: DebianReference, dir: string, logFile: string, 
       throw new ReferenceRunError(`crowdsec replay failed (attempt ${attempt}): ${err.message.split('\n')[0]}\n${String(err.stderr ?? '').split('\n').slice(-15).join('\n')}`);
     }
   }
-  // cscli reads alerts through the LAPI, which stopped with the replay: serve it alone (-no-cs).
-  const lapi = spawn(r.crowdsecBin, ['-c', cfgFile, '-no-cs'], { env, stdio: 'ignore' });
-  let stdout = '';
-  try {
-    for (let i = 0; ; i++) {
-      try {
-        stdout = (await execFileP(cscli, ['-c', cfgFile, 'alerts', 'list', '-o', 'json', '--limit', '0'], { ...opts, timeout: 60_000 })).stdout;
-        break;
-      } catch (e) {
-        if (i >= 30) throw e;
-        await new Promise((res) => setTimeout(res, 500));
-      }
-    }
-  } finally {
-    lapi.kill('SIGKILL');
-  }
-  const list = JSON.parse(stdout) as { scenario: string; source?: { value?: string }; events_count: number }[] | null;
-  return (list ?? []).map((a) => `${a.scenario} ${a.source?.value ?? '?'} ${a.events_count}`).sort();
+  return readCrowdsecAlerts({ crowdsecBin: r.crowdsecBin, cscli, cfgFile, env });
 }
 
 function freePort(): Promise<number> {
@@ -202,18 +186,6 @@ function minIntersection(runs: string[][]): string[] {
   return [...(acc ?? new Map<string, number>())].flatMap(([k, n]) => Array<string>(n).fill(k)).sort();
 }
 
-/** Multiset difference a - b. */
-function minus(a: string[], b: string[]): string[] {
-  const counts = new Map<string, number>();
-  for (const k of b) counts.set(k, (counts.get(k) ?? 0) + 1);
-  const out: string[] = [];
-  for (const k of a) {
-    const n = counts.get(k) ?? 0;
-    if (n > 0) counts.set(k, n - 1);
-    else out.push(k);
-  }
-  return out;
-}
 
 const ref = debianReference();
 
