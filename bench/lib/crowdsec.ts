@@ -15,12 +15,11 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { linkRules, type HubTree } from './hub-rules.js';
 import { measure, type Measured } from './measure.js';
-import { minus, readCrowdsecAlerts } from '../../test/support/crowdsec-alerts.js';
+import { freePort, minus, readCrowdsecAlerts, writeCrowdsecConfig } from '../../test/support/crowdsec-alerts.js';
 
 const execFileP = promisify(execFile);
 
@@ -31,33 +30,6 @@ export interface CrowdsecBench {
   configDir: string;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => res(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
-
-function writeConfig(cfg: string, ref: HubTree, data: string, port: number): string {
-  const file = join(cfg, 'config.yaml');
-  writeFileSync(file, [
-    'common:', '  daemonize: false', '  log_media: stdout', '  log_level: info', `  working_dir: ${cfg}`,
-    'config_paths:', `  config_dir: ${cfg}/`, `  data_dir: ${data}/`, `  simulation_path: ${cfg}/simulation.yaml`,
-    `  hub_dir: ${ref.hub}/`, `  index_path: ${ref.hub}/.index.json`, `  notification_dir: ${cfg}/notifications/`, `  plugin_dir: ${cfg}/plugins/`,
-    'crowdsec_service:', `  acquisition_path: ${cfg}/acquis.yaml`, '  parser_routines: 1', '  buckets_routines: 1', '  output_routines: 1',
-    'db_config:', '  type: sqlite', `  db_path: ${cfg}/crowdsec.db`, '  use_wal: false',
-    'api:', '  client:', `    credentials_path: ${cfg}/local_api_credentials.yaml`, '  server:', '    log_level: warning',
-    `    listen_uri: 127.0.0.1:${port}`, `    profiles_path: ${cfg}/profiles.yaml`, '    trusted_ips: [127.0.0.1, "::1"]',
-    'prometheus:', '  enabled: false', '',
-  ].join('\n'));
-  writeFileSync(join(cfg, 'local_api_credentials.yaml'), `url: http://127.0.0.1:${port}\nlogin: benchMachine\npassword: benchPassword\n`);
-  return file;
-}
-
 export async function crowdsecReplay(ref: HubTree & { crowdsecBin: string }, dir: string, data: string, logFile: string, type: string, timeoutMs: number): Promise<CrowdsecBench> {
   const cfg = join(dir, `crowdsec-${type}`);
   for (const d of ['postoverflows', 'notifications', 'plugins']) mkdirSync(join(cfg, d), { recursive: true });
@@ -66,7 +38,7 @@ export async function crowdsecReplay(ref: HubTree & { crowdsecBin: string }, dir
   writeFileSync(join(cfg, 'simulation.yaml'), 'simulation: off\n');
   writeFileSync(join(cfg, 'profiles.yaml'), 'name: default_ip_remediation\nfilters:\n - Alert.Remediation == true && Alert.GetScope() == "Ip"\ndecisions:\n - type: ban\n   duration: 4h\non_success: break\n');
   const port = await freePort();
-  const cfgFile = writeConfig(cfg, ref, data, port);
+  const cfgFile = writeCrowdsecConfig(cfg, ref.hub, data, port, 'benchMachine', 'benchPassword');
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cfg, TZ: 'UTC', LANG: 'C' };
   const cscli = join(dirname(ref.crowdsecBin), 'cscli');
   const big = { env, maxBuffer: 256 * 1024 * 1024 };

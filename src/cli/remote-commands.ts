@@ -13,6 +13,7 @@ import { machineCredentials } from './agent.js';
 import { OperationError, UsageError } from './errors.js';
 import { manualDecisionTarget, type AddOpts, type FilterOpts } from './store-commands.js';
 import { isTTY } from './tty.js';
+import { alertsTable, table } from './tables.js';
 
 export interface RemoteOpts { lapi: string; machineId?: string; password?: string }
 
@@ -59,11 +60,6 @@ function query(params: Record<string, string | undefined>): string {
   for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, v);
   const s = q.toString();
   return s ? `?${s}` : '';
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n';
 }
 
 const expired = (d: RemoteDecision) => d.duration.startsWith('-') || d.duration === '0s';
@@ -163,14 +159,10 @@ export async function remoteAlertsList(o: FilterOpts & RemoteOpts): Promise<void
     process.stdout.write('No alerts\n');
     return;
   }
-  const rows = [['ID', 'Value', 'Reason', 'Decisions', 'Created at']];
-  for (const a of list) {
-    const counts = new Map<string, number>();
-    for (const d of a.decisions ?? []) counts.set(d.type, (counts.get(d.type) ?? 0) + 1);
-    const created = a.created_at ? new Date(a.created_at).toISOString() : '';
-    rows.push([String(a.id), `${a.source.scope}:${a.source.value}`, a.scenario, [...counts].map(([t, k]) => `${t}:${k}`).join(' '), created]);
-  }
-  process.stdout.write(table(rows));
+  process.stdout.write(alertsTable(list.map((a) => ({
+    id: a.id, scope: a.source.scope, value: a.source.value, scenario: a.scenario,
+    decisionTypes: (a.decisions ?? []).map((d) => d.type), createdAt: a.created_at ? new Date(a.created_at).toISOString() : '',
+  }))));
 }
 
 export async function remoteAlertsInspect(id: string, o: { json?: boolean } & RemoteOpts): Promise<void> {

@@ -12,6 +12,7 @@ import type { DecisionRecord, StoredAlert } from '../decisions/records.js';
 import { decisionRecordJson } from './format.js';
 import { UsageError, OperationError } from './errors.js';
 import { isTTY } from './tty.js';
+import { alertsTable, table } from './tables.js';
 
 export interface CommonOpts { dataDir?: string; json?: boolean }
 export interface FilterOpts extends CommonOpts {
@@ -33,11 +34,6 @@ function durationMs(text: string | undefined, flag: string): number | undefined 
   const ns = parseDurationWithDays(text);
   if (ns === null) throw new UsageError(`${flag}: '${text}' is not a duration (e.g. 4h, 30m, 2d)`);
   return ns / 1e6;
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n';
 }
 
 export async function decisionsList(o: FilterOpts): Promise<void> {
@@ -177,13 +173,10 @@ export async function alertsList(o: FilterOpts): Promise<void> {
       process.stdout.write('No alerts\n');
       return;
     }
-    const rows = [['ID', 'Value', 'Reason', 'Decisions', 'Created at']];
-    for (const a of list) {
-      const counts = new Map<string, number>();
-      for (const d of a.decisions) counts.set(d.type, (counts.get(d.type) ?? 0) + 1);
-      rows.push([String(a.id), `${a.source.scope}:${a.source.value}`, a.scenario, [...counts].map(([t, n]) => `${t}:${n}`).join(' '), new Date(a.createdAt).toISOString()]);
-    }
-    process.stdout.write(table(rows));
+    process.stdout.write(alertsTable(list.map((a) => ({
+      id: a.id, scope: a.source.scope, value: a.source.value, scenario: a.scenario,
+      decisionTypes: a.decisions.map((d) => d.type), createdAt: new Date(a.createdAt).toISOString(),
+    }))));
   } finally {
     await store.close();
   }

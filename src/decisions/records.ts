@@ -153,29 +153,8 @@ export interface DecisionRecord {
   deletedAt?: number;
 }
 
-export interface StoredAlert {
-  id: number;
-  /** ms epoch, set by the store when the alert is written. */
-  createdAt: number;
-  machineId: string;
-  scenario: string;
-  scenario_hash: string;
-  scenario_version: string;
-  message: string;
-  events_count: number;
-  /** As posted (RFC3339); `startedAt` / `stoppedAt` are the parsed ms values. */
-  start_at: string;
-  stop_at: string;
-  startedAt: number;
-  stoppedAt: number;
-  capacity: number;
-  leakspeed: string;
-  simulated: boolean;
-  remediation: boolean;
-  source: Required<AlertSource>;
-  events: { timestamp: string; meta: KeyValue[] }[];
-  meta: KeyValue[];
-  labels: string[] | null;
+/** An alert as callers see it: the on-disk record (`uuid` optional) plus its decisions. */
+export interface StoredAlert extends Omit<DiskAlert, 'uuid'> {
   uuid?: string;
   /** The alert's decisions still in the store (sweeping removes long-expired ones), by id. */
   decisions: DecisionRecord[];
@@ -215,6 +194,7 @@ export interface DiskDecision {
 
 export interface DiskAlert {
   id: number;
+  /** ms epoch, set by the store when the alert is written. */
   createdAt: number;
   machineId: string;
   scenario: string;
@@ -222,6 +202,7 @@ export interface DiskAlert {
   scenario_version: string;
   message: string;
   events_count: number;
+  /** As posted (RFC3339); `startedAt` / `stoppedAt` are the parsed ms values. */
   start_at: string;
   stop_at: string;
   startedAt: number;

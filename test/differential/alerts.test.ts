@@ -14,12 +14,11 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync,
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execFile } from 'node:child_process';
-import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import { debianReference, type DebianReference } from '../support/debian.js';
 import { runReplay } from '../../src/pipeline/replay.js';
 import { generateNginx, generateSshd } from '../../fixtures/generate-bf-logs.js';
-import { minus, readCrowdsecAlerts } from '../support/crowdsec-alerts.js';
+import { freePort, minus, readCrowdsecAlerts, writeCrowdsecConfig } from '../support/crowdsec-alerts.js';
 
 const LINES = 50_000;
 const SEED = 424242;
@@ -91,19 +90,8 @@ async function crowdsecAlerts(r: DebianReference, dir: string, logFile: string, 
   }
   for (const p of s.scenarios) symlinkSync(join(r.hub, 'scenarios', p), join(cfg, 'scenarios', p.split('/')[1]!));
   const port = await freePort();
-  const cfgFile = join(cfg, 'config.yaml');
-  writeFileSync(cfgFile, [
-    'common:', '  daemonize: false', '  log_media: stdout', '  log_level: info', `  working_dir: ${cfg}`,
-    'config_paths:', `  config_dir: ${cfg}/`, `  data_dir: ${data}/`, `  simulation_path: ${cfg}/simulation.yaml`,
-    `  hub_dir: ${r.hub}/`, `  index_path: ${r.hub}/.index.json`, `  notification_dir: ${cfg}/notifications/`, `  plugin_dir: ${cfg}/plugins/`,
-    'crowdsec_service:', `  acquisition_path: ${cfg}/acquis.yaml`, '  parser_routines: 1', '  buckets_routines: 1', '  output_routines: 1',
-    'db_config:', '  type: sqlite', `  db_path: ${cfg}/crowdsec.db`, '  use_wal: false',
-    'api:', '  client:', `    credentials_path: ${cfg}/local_api_credentials.yaml`, '  server:', '    log_level: warning',
-    `    listen_uri: 127.0.0.1:${port}`, `    profiles_path: ${cfg}/profiles.yaml`, '    trusted_ips: [127.0.0.1, "::1"]',
-    'prometheus:', '  enabled: false', '',
-  ].join('\n'));
+  const cfgFile = writeCrowdsecConfig(cfg, r.hub, data, port, 'testMachine', 'testPassword');
   const creds = join(cfg, 'local_api_credentials.yaml');
-  writeFileSync(creds, `url: http://127.0.0.1:${port}\nlogin: testMachine\npassword: testPassword\n`);
   writeFileSync(join(cfg, 'acquis.yaml'), '');
   writeFileSync(join(cfg, 'simulation.yaml'), 'simulation: off\n');
   writeFileSync(join(cfg, 'profiles.yaml'), 'name: default_ip_remediation\nfilters:\n - Alert.Remediation == true && Alert.GetScope() == "Ip"\ndecisions:\n - type: ban\n   duration: 4h\non_success: break\n');
@@ -129,17 +117,6 @@ async function crowdsecAlerts(r: DebianReference, dir: string, logFile: string, 
     }
   }
   return readCrowdsecAlerts({ crowdsecBin: r.crowdsecBin, cscli, cfgFile, env });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => res(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
 }
 
 async function palisadeAlerts(cfg: string, file: string, type: string): Promise<string[]> {
