@@ -27,7 +27,7 @@
  */
 
 // Bump on any change below that a reader of the memory would notice.
-export const ABI_VERSION: u32 = 1;
+export const ABI_VERSION: u32 = 2;
 
 export const PAGE_SIZE: u32 = 65536;
 /** Everything below is AssemblyScript's static data (the module checks it fits). */
@@ -113,3 +113,50 @@ export const PF_TOO_MANY_LITERALS: u32 = 1;
 export const PF_TOO_MANY_NODES: u32 = 2;
 export const PF_BAD_LITERAL_LENGTH: u32 = 3;
 export const PF_BAD_PROBE: u32 = 4;
+
+// ---- IP set (assembly/ipset.ts) --------------------------------------------------------
+// Used through its own instance (its memory grows past IPSET_HEAP_OFFSET as prefixes are
+// added, which would detach a scanner's views), so its regions start after the scanner's
+// pages and cost nothing in a scanner instance. Addresses are 128-bit, IPv4 mapped into
+// ::ffff:0:0/96; an address or prefix is 4 u32 words, most significant first.
+export const IPSET_BASE: u32 = MEMORY_PAGES * PAGE_SIZE;
+/** u32[4]: the address or prefix argument of ipsetInsert / Remove / Get / Covering / Inside. */
+export const IPSET_ARG_OFFSET: u32 = IPSET_BASE;
+/** u32[4]: [0] text bytes consumed by the last ipsetLookupText. */
+export const IPSET_STATUS_OFFSET: u32 = IPSET_ARG_OFFSET + 16;
+export const IPSET_STATUS_CONSUMED: u32 = 0;
+/** Internal: the 8 groups of an IPv6 text being parsed, then the walk stack (u32 per level). */
+export const IPSET_SCRATCH_OFFSET: u32 = IPSET_STATUS_OFFSET + 16;
+export const IPSET_STACK_OFFSET: u32 = IPSET_SCRATCH_OFFSET + 32;
+export const IPSET_STACK_BYTES: u32 = 1024;
+/** Internal: v128 per length 0..128, its first `length` bits set (in the word layout of an address). */
+export const IPSET_MASKS_OFFSET: u32 = IPSET_STACK_OFFSET + IPSET_STACK_BYTES;
+/** Internal: u8 per byte value, its hex digit value or 0xff (no branch per digit when parsing). */
+export const IPSET_HEX_OFFSET: u32 = IPSET_MASKS_OFFSET + 129 * 16;
+/** At most this many addresses per ipsetLookup / ipsetLookupText and values per result page. */
+export const IPSET_MAX_BATCH: u32 = 4096;
+/** u32[4] per address of a numeric batch (ipsetLookupText writes its parsed addresses here too). */
+export const IPSET_ADDRS_OFFSET: u32 = IPSET_HEX_OFFSET + 256;
+/** u32 per address (lookups) or per value (ipsetCovering, ipsetInside). */
+export const IPSET_RESULTS_OFFSET: u32 = IPSET_ADDRS_OFFSET + IPSET_MAX_BATCH * 16;
+/** Internal: u32 per address, the IPv6 addresses of a batch waiting for their walks. */
+export const IPSET_QUEUE_OFFSET: u32 = IPSET_RESULTS_OFFSET + IPSET_MAX_BATCH * 4;
+/** Text batch: addresses separated by \n, at most IPSET_MAX_TEXT bytes. */
+export const IPSET_MAX_TEXT: u32 = 262144;
+export const IPSET_TEXT_OFFSET: u32 = IPSET_QUEUE_OFFSET + IPSET_MAX_BATCH * 4;
+/** Direct tables, one per family: u32 [first node, best value] per value of the first 16 bits. */
+export const IPSET_SLOT_BITS: u32 = 16;
+export const IPSET_SLOTS: u32 = 65536; // 1 << IPSET_SLOT_BITS
+export const IPSET_DT4_OFFSET: u32 = IPSET_TEXT_OFFSET + IPSET_MAX_TEXT;
+export const IPSET_DT6_OFFSET: u32 = IPSET_DT4_OFFSET + IPSET_SLOTS * 8;
+/** Tree nodes from here on (cache-line aligned), IPSET_NODE_BYTES each (node 0 = none, 1 = IPv4 root, 2 = IPv6 root). */
+export const IPSET_HEAP_OFFSET: u32 = (IPSET_DT6_OFFSET + IPSET_SLOTS * 8 + 63) / 64 * 64;
+export const IPSET_NODE_BYTES: u32 = 32;
+export const IPSET_MEMORY_PAGES: u32 = (IPSET_HEAP_OFFSET + 3 * IPSET_NODE_BYTES + PAGE_SIZE - 1) / PAGE_SIZE;
+/** Lookup result of a text that is not an address (a miss is 0). */
+export const IPSET_INVALID: u32 = 0xffffffff;
+// ipsetInsert results.
+export const IPSET_OK: u32 = 0;
+export const IPSET_BAD_LENGTH: u32 = 1;
+export const IPSET_BAD_VALUE: u32 = 2;
+export const IPSET_NO_MEMORY: u32 = 3;

@@ -9,6 +9,9 @@ export { scanLines } from './scanner';
 export { prefilterLoad, prefilterRun, prefilterLitWords, prefilterNodeWords } from './prefilter';
 export { scanSyslog } from './syslog';
 export { scanAccessLog } from './accesslog';
+export {
+  ipsetReset, ipsetInsert, ipsetRemove, ipsetGet, ipsetSize, ipsetHeapBytes, ipsetLookup, ipsetLookupText, ipsetCovering, ipsetInside,
+} from './ipset';
 
 // Grow once at instantiation so every region of the ABI exists.
 const have = <u32>memory.size();

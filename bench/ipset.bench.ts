@@ -7,12 +7,17 @@
  *              10% /32-/63), seeded
  *   queries    4,096 address strings, 70% IPv4; half fall inside a stored prefix, half are
  *              random (mostly misses); each call looks up a batch, items/s = lookups/s
- *   tasks      radix (text -> covering ids, the API path), radix (pre-parsed words),
- *              ip-set 3.0.0 (IPv4 only: IPv4 prefixes and IPv4 queries), cidr-matcher 2.1.1,
+ *   tasks      WASM set (assembly/ipset.ts via src/bindings/ipset-core.ts): batched longest-
+ *              prefix lookups from pre-parsed words, from JS strings (encoded into the module,
+ *              parsed there) and from newline-separated bytes; text -> covering ids, one
+ *              call per address (the API path); the TS radix twin: the same batches, text ->
+ *              covering ids (the API path without WASM), pre-parsed words -> covering ids; ip-set
+ *              3.0.0 (IPv4 only: IPv4 prefixes and IPv4 queries), cidr-matcher 2.1.1,
  *              node:net BlockList
  *
  * Every implementation's answers (hit / miss) are checked against the radix set on the
- * query list before timing (a subset for the linear ones) and the agreement is printed.
+ * query list before timing (a subset for the linear ones) and the agreement is printed;
+ * the WASM set must give the same ids as the radix set on every query.
  * ip-set and cidr-matcher are installed into .cache/bench-deps (never the project's
  * node_modules): `npm install --ignore-scripts`, because ip-set's preinstall runs
  * `npx only-allow pnpm`.
@@ -26,7 +31,8 @@ import { BlockList } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
-import { parseAddressWords, RadixPrefixSet } from '../src/decisions/ipset.js';
+import { INVALID_ADDRESS, parseAddressWords, RadixPrefixSet } from '../src/decisions/ipset.js';
+import { createWasmPrefixSet } from '../src/bindings/ipset-wasm.js';
 import { fmtInt, machineInfo, machineLine, table } from './lib/machine.js';
 import { mulberry32 as rng } from '../fixtures/seeded.js';
 
@@ -136,6 +142,13 @@ async function main(): Promise<void> {
     radix.insert(id, w, p.v6 ? p.bits : p.bits + 96);
   });
   const tRadix = performance.now() - t0;
+  const tw = performance.now();
+  const wasm = createWasmPrefixSet();
+  prefixes.forEach((p, id) => {
+    parseAddressWords(p.addr, w);
+    wasm.insert(id, w, p.v6 ? p.bits : p.bits + 96);
+  });
+  const tWasm = performance.now() - tw;
   const t1 = performance.now();
   const ipset = new IPSet();
   for (const p of prefixes) if (!p.v6) ipset.add(p.bits === 32 ? p.addr : p.text);
@@ -158,13 +171,34 @@ async function main(): Promise<void> {
     if (bad.length) console.error(`${name}: ${bad.length} answers differ from the radix set, e.g. ${bad.slice(0, 3).join(', ')}`);
     return `${list.length - bad.length}/${list.length}`;
   };
+  // The WASM set answers with ids, compared in full (not only hit / miss).
+  const sameIds = (a: readonly number[], b: readonly number[]) => a.length === b.length && [...a].sort().join() === [...b].sort().join();
+  const wasmAgrees = (): string => {
+    const all = new Uint32Array(queries.length), allText = new Uint32Array(queries.length), ref = new Uint32Array(queries.length);
+    const qw = new Int32Array(queries.length * 4);
+    queries.forEach((q, i) => parseAddressWords(q, qw.subarray(i * 4, i * 4 + 4)));
+    wasm.lookupBatch(qw, queries.length, all);
+    wasm.lookupTextBatch(queries, allText);
+    radix.lookupBatch(qw, queries.length, ref);
+    let ok = 0;
+    for (let i = 0; i < queries.length; i++) {
+      const want = radix.idsAt(ref[i]!);
+      const a = wasm.idsAt(all[i]!), b = wasm.idsAt(allText[i]!);
+      const covering = (() => { parseAddressWords(queries[i]!, w); return wasm.covering(w); })();
+      const wantCovering = radix.covering(w);
+      if (sameIds(a, want) && sameIds(b, want) && allText[i] !== INVALID_ADDRESS && covering.join() === wantCovering.join()) ok++;
+      else if (ok + 3 > i) console.error(`wasm: ${queries[i]} -> [${a}] / text [${b}] / covering [${covering}], radix [${want}] / [${wantCovering}]`);
+    }
+    return `${ok}/${queries.length}`;
+  };
   const agreement: Record<string, string> = {
+    wasm: wasmAgrees(),
     'ip-set': agree('ip-set', v4Queries, (q) => ipset.contains(q)),
     'cidr-matcher': agree('cidr-matcher', queries.slice(0, 200), (q) => cm.contains(q)),
     'net.BlockList': agree('net.BlockList', queries.slice(0, 100), (q) => bl.check(q, q.includes(':') ? 'ipv6' : 'ipv4')),
   };
   console.log(`mix ${MIX}: ${n} prefixes (${prefixes.filter((p) => !p.v6).length} IPv4, ${prefixes.filter((p) => p.v6).length} IPv6); ${queries.length} queries, ${hits} hits`);
-  console.log(`build ms: radix ${tRadix.toFixed(0)}, ip-set ${tIpset.toFixed(0)} (IPv4 only), cidr-matcher ${tCm.toFixed(0)}, BlockList ${tBl.toFixed(0)}`);
+  console.log(`build ms: radix ${tRadix.toFixed(0)}, wasm ${tWasm.toFixed(0)} (${(wasm.heapBytes / 2 ** 20).toFixed(1)} MiB of nodes), ip-set ${tIpset.toFixed(0)} (IPv4 only), cidr-matcher ${tCm.toFixed(0)}, BlockList ${tBl.toFixed(0)}`);
 
   // ---- timed ------------------------------------------------------------------------------
   const cyc = (xs: string[]) => { let i = 0; return () => { const x = xs[i]!; i = i + 1 === xs.length ? 0 : i + 1; return x; }; };
@@ -172,6 +206,19 @@ async function main(): Promise<void> {
   let wi = 0;
   const out: number[] = [];
   const tasks: { name: string; items: number; fn: () => void; note: string }[] = [];
+  const B = queries.length;
+  const flat = new Int32Array(B * 4);
+  words.forEach((x, i) => flat.set(x, i * 4));
+  const answers = new Uint32Array(B);
+  const queryBytes = new TextEncoder().encode(queries.join('\n'));
+  let sink = 0;
+  tasks.push({ name: 'wasm: pre-parsed words -> longest (batch)', items: B, note: `IPv4+IPv6, ${B} per call`, fn: () => { sink += wasm.lookupBatch(flat, B, answers); } });
+  tasks.push({ name: 'wasm: JS strings -> longest (batch)', items: B, note: 'encoded + parsed in WASM', fn: () => { sink += wasm.lookupTextBatch(queries, answers); } });
+  tasks.push({ name: 'wasm: text bytes -> longest (batch)', items: B, note: '\\n-separated, parsed in WASM', fn: () => { sink += wasm.lookupTextBytes(queryBytes, answers); } });
+  const nqw = cyc(queries);
+  tasks.push({ name: 'wasm: text -> covering ids, one call each', items: 1000, note: 'the API path (TS parse)', fn: () => { for (let i = 0; i < 1000; i++) { parseAddressWords(nqw(), w); out.length = 0; wasm.covering(w, 128, out); } } });
+  tasks.push({ name: 'radix: pre-parsed words -> longest (batch)', items: B, note: 'the TS twin', fn: () => { sink += radix.lookupBatch(flat, B, answers); } });
+  tasks.push({ name: 'radix: JS strings -> longest (batch)', items: B, note: 'the TS twin', fn: () => { sink += radix.lookupTextBatch(queries, answers); } });
   const nq = cyc(queries), nq4 = cyc(v4Queries), nqc = cyc(queries), nqb = cyc(queries);
   tasks.push({ name: 'radix: text -> covering ids', items: 1000, note: 'IPv4+IPv6', fn: () => { for (let i = 0; i < 1000; i++) { parseAddressWords(nq(), w); out.length = 0; radix.covering(w, 128, out); } } });
   tasks.push({ name: 'radix: pre-parsed words -> covering ids', items: 1000, note: 'IPv4+IPv6', fn: () => { for (let i = 0; i < 1000; i++) { out.length = 0; radix.covering(words[wi]!, 128, out); wi = wi + 1 === words.length ? 0 : wi + 1; } } });
@@ -184,7 +231,7 @@ async function main(): Promise<void> {
   await bench.run();
   const rows: (string | number)[][] = [['task', 'lookups/s', '±%', 'samples', 'agrees', 'note']];
   const results: { name: string; lookupsPerSec: number; rme: number }[] = [];
-  const agreeOf = (name: string) => (name.startsWith('ip-set') ? agreement['ip-set']! : name.startsWith('cidr') ? agreement['cidr-matcher']! : name.startsWith('node') ? agreement['net.BlockList']! : 'reference');
+  const agreeOf = (name: string) => (name.startsWith('wasm') ? agreement['wasm']! : name.startsWith('ip-set') ? agreement['ip-set']! : name.startsWith('cidr') ? agreement['cidr-matcher']! : name.startsWith('node') ? agreement['net.BlockList']! : 'reference');
   for (const t of tasks) {
     const res = bench.getTask(t.name)?.result;
     if (!res || res.state !== 'completed') {
@@ -202,6 +249,7 @@ async function main(): Promise<void> {
   const file = join(dir, `ipset-${machine.date.replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, JSON.stringify({ benchmark: 'ipset', machine, mix: MIX, prefixes: n, queries: queries.length, hits, agreement, results }, null, 2) + '\n');
   console.log(`\nwrote ${file}`);
+  if (sink < 0) console.log(sink); // keeps the batch results observable
 }
 
 main().catch((e: unknown) => {

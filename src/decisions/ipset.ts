@@ -22,6 +22,10 @@
  *
  * Lookups touch only typed arrays and 32-bit integers (no BigInt, no allocation besides the
  * result), which is what keeps the bouncer hot path cheap. Inserts take BigInt or words.
+ *
+ * Longest-prefix lookups also come in batches (`BatchPrefixSet`): the answer per address is
+ * a handle of the matching prefix (0 = none) whose ids `idsAt` gives. The WebAssembly set
+ * (src/bindings/ipset-core.ts) implements the same interface; this tree is its TS twin.
  */
 
 /** 4 x 32-bit words of a 128-bit address, most significant first. */
@@ -43,6 +47,33 @@ export interface PrefixSet {
   inside(words: AddrWords, len: number, out?: number[]): number[];
   clear(): void;
 }
+
+/** Answer of a lookup when no prefix covers the address. */
+export const NO_PREFIX = 0;
+/** Answer of a text lookup when the text is not an address (same as the WASM module's). */
+export const INVALID_ADDRESS = 0xffffffff;
+
+/**
+ * Longest-prefix match, one address or many per call. An answer is a handle of the longest
+ * prefix covering the address (same family), NO_PREFIX when none; `idsAt(handle)` gives the
+ * ids on it. A handle stays valid while its prefix holds ids; handles of two
+ * implementations differ, their ids do not.
+ */
+export interface PrefixLookup {
+  lookup(words: AddrWords): number;
+  /** out[i] = lookup(words[4i .. 4i+4)) for i < n (out.length >= n); returns the hits. */
+  lookupBatch(words: Int32Array | Uint32Array, n: number, out: Uint32Array): number;
+  /** out[i] = the answer for texts[i], INVALID_ADDRESS when it is not an address; returns the hits. */
+  lookupTextBatch(texts: readonly string[], out: Uint32Array): number;
+  /**
+   * Addresses one per line ('\n'; the last line needs none; bytes taken as latin1, no trim):
+   * out[k] = the answer for line k. Returns the number of lines; RangeError if out is too short.
+   */
+  lookupTextBytes(text: Uint8Array, out: Uint32Array): number;
+  idsAt(handle: number): readonly number[];
+}
+
+export interface BatchPrefixSet extends PrefixSet, PrefixLookup {}
 
 // ---------------------------------------------------------------------------------------
 // Address words
@@ -343,21 +374,26 @@ class Tree {
   }
 
   longest(w: AddrWords): number[] | null {
+    const best = this.longestNode(w[0]! | 0, w[1]! | 0, w[2]! | 0, w[3]! | 0);
+    return best < 0 ? null : this.ids[best]!;
+  }
+
+  /** Node of the longest prefix with ids covering the address, -1 when none. */
+  longestNode(w0: number, w1: number, w2: number, w3: number): number {
     const n = this.n;
-    const w0 = w[0]! | 0, w1 = w[1]! | 0, w2 = w[2]! | 0, w3 = w[3]! | 0;
     let o = 0;
     let best = -1;
     for (;;) {
       const lf = n[o + F_LEN]!;
       const l = lf & 0xff;
       if (!keyMatches(n, o, l, w0, w1, w2, w3)) break;
-      if (lf & HAS_IDS) best = o / STRIDE;
+      if (lf & HAS_IDS) best = o;
       if (l === 128) break;
       const c = n[o + F_C0 + ((wordAt(l, w0, w1, w2, w3) >>> (31 - (l & 31))) & 1)]!;
       if (c === 0) break;
       o = c * STRIDE;
     }
-    return best < 0 ? null : this.ids[best]!;
+    return best < 0 ? -1 : best / STRIDE;
   }
 
   /** Every id at or below the block w/len. */
@@ -420,7 +456,7 @@ interface Slot {
   node: number;
 }
 
-export class RadixPrefixSet implements PrefixSet {
+export class RadixPrefixSet implements BatchPrefixSet {
   private v4 = new Tree();
   private v6 = new Tree();
   private where = new Map<number, Slot>();
@@ -486,6 +522,78 @@ export class RadixPrefixSet implements PrefixSet {
     this.v6 = new Tree();
     this.where.clear();
   }
+
+  // Handles: node index * 2 + (1 for the IPv6 tree) + 1, so 0 stays "no prefix".
+  private handle(w0: number, w1: number, w2: number, w3: number): number {
+    if (w0 === 0 && w1 === 0 && w2 === V4_W2) {
+      const i = this.v4.longestNode(w0, w1, w2, w3);
+      return i < 0 ? NO_PREFIX : i * 2 + 1;
+    }
+    const i = this.v6.longestNode(w0, w1, w2, w3);
+    return i < 0 ? NO_PREFIX : i * 2 + 2;
+  }
+
+  lookup(words: AddrWords): number {
+    return this.handle(words[0]! | 0, words[1]! | 0, words[2]! | 0, words[3]! | 0);
+  }
+
+  lookupBatch(words: Int32Array | Uint32Array, n: number, out: Uint32Array): number {
+    checkBatch(words, n, out);
+    let hits = 0;
+    for (let i = 0, o = 0; i < n; i++, o += 4) {
+      const h = this.handle(words[o]! | 0, words[o + 1]! | 0, words[o + 2]! | 0, words[o + 3]! | 0);
+      out[i] = h;
+      if (h !== NO_PREFIX) hits++;
+    }
+    return hits;
+  }
+
+  lookupTextBatch(texts: readonly string[], out: Uint32Array): number {
+    if (out.length < texts.length) throw new RangeError(`lookupTextBatch: ${texts.length} texts, room for ${out.length} answers`);
+    const w = this.w;
+    let hits = 0;
+    for (let i = 0; i < texts.length; i++) {
+      const h = parseAddressWords(texts[i]!, w) === 0 ? INVALID_ADDRESS : this.handle(w[0]!, w[1]!, w[2]!, w[3]!);
+      out[i] = h;
+      if (h !== NO_PREFIX && h !== INVALID_ADDRESS) hits++;
+    }
+    return hits;
+  }
+
+  lookupTextBytes(text: Uint8Array, out: Uint32Array): number {
+    const w = this.w;
+    let k = 0;
+    let p = 0;
+    while (p < text.length) {
+      let e = text.indexOf(10, p);
+      if (e < 0) e = text.length;
+      if (k >= out.length) throw new RangeError(`lookupTextBytes: more than ${out.length} lines`);
+      const line = latin1(text, p, e);
+      out[k++] = parseAddressWords(line, w) === 0 ? INVALID_ADDRESS : this.handle(w[0]!, w[1]!, w[2]!, w[3]!);
+      p = e + 1;
+    }
+    return k;
+  }
+
+  idsAt(handle: number): readonly number[] {
+    if (handle === NO_PREFIX || handle === INVALID_ADDRESS) return NO_IDS;
+    const t = (handle - 1) & 1 ? this.v6 : this.v4;
+    return t.ids[(handle - 1) >>> 1] ?? NO_IDS;
+  }
+}
+
+const NO_IDS: readonly number[] = Object.freeze([]);
+
+function checkBatch(words: Int32Array | Uint32Array, n: number, out: Uint32Array): void {
+  if (!(n >= 0 && n * 4 <= words.length && n <= out.length)) {
+    throw new RangeError(`lookupBatch: ${n} addresses need ${n * 4} words (have ${words.length}) and ${n} answers (room for ${out.length})`);
+  }
+}
+
+function latin1(b: Uint8Array, from: number, to: number): string {
+  let s = '';
+  for (let i = from; i < to; i++) s += String.fromCharCode(b[i]!);
+  return s;
 }
 
 // ---------------------------------------------------------------------------------------

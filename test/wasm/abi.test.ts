@@ -65,7 +65,8 @@ test('palisade.wasm: no imports, the documented exports, matching ABI version an
   assert.deepEqual(WA.Module.imports(mod), []);
   const names = WA.Module.exports(mod).map((e) => e.name).sort();
   assert.deepEqual(names, [
-    'abiVersion', 'layoutOk', 'memory', 'prefilterLitWords', 'prefilterLoad', 'prefilterNodeWords',
+    'abiVersion', 'ipsetCovering', 'ipsetGet', 'ipsetHeapBytes', 'ipsetInsert', 'ipsetInside', 'ipsetLookup', 'ipsetLookupText',
+    'ipsetRemove', 'ipsetReset', 'ipsetSize', 'layoutOk', 'memory', 'prefilterLitWords', 'prefilterLoad', 'prefilterNodeWords',
     'prefilterRun', 'scanAccessLog', 'scanLines', 'scanSyslog',
   ]);
   const x = new WA.Instance(mod, {}).exports as Record<string, () => number> & { memory: { buffer: ArrayBuffer } };
