@@ -12,6 +12,17 @@ export const ExpectMode = { LIVE: 0, TIMEMACHINE: 1 } as const;
 
 export type StringMap = Map<string, string>;
 
+/**
+ * The engine's unique copy of a string (V8 internalizes property names). Keys that rules
+ * name at load time (grok semantics, static targets, `evt.Parsed.x` in expressions) are
+ * interned so that a Map lookup hit is a pointer comparison instead of a character one.
+ * Purely a speed measure: an equal string is returned either way.
+ */
+export function internKey(s: string): string {
+  const k = Object.keys({ [s]: 0 })[0];
+  return k === s ? k : s;
+}
+
 export interface Line {
   Raw: string;
   Src: string;
@@ -71,6 +82,14 @@ export class PEvent {
   }
 }
 
+// A set() loop is about twice as fast as `new Map(map)` (iterator protocol) for the one or
+// two labels an event carries.
+function copyMap(m: StringMap): StringMap {
+  const out: StringMap = new Map();
+  for (const [k, v] of m) out.set(k, v);
+  return out;
+}
+
 /** Builds a LOG event for one raw line, as acquisition would. */
 export function newLogEvent(raw: string, opts: {
   src?: string;
@@ -79,7 +98,7 @@ export function newLogEvent(raw: string, opts: {
   time?: Date;
   mode?: number;
 }): PEvent {
-  const labels = opts.labels instanceof Map ? new Map(opts.labels) : new Map(Object.entries(opts.labels ?? {}));
+  const labels = opts.labels instanceof Map ? copyMap(opts.labels) : new Map(Object.entries(opts.labels ?? {}));
   const ev = new PEvent({
     Raw: raw,
     Src: opts.src ?? '',

@@ -174,8 +174,10 @@ export function inUTC(t: GoTime): GoTime {
 // ---------------------------------------------------------------------------------------
 // Formatting
 
+const PAD2: readonly string[] = Array.from({ length: 100 }, (_, i) => (i < 10 ? '0' : '') + i);
 function pad2(n: number): string {
-  return n < 10 ? '0' + n : String(n);
+  const s = PAD2[n];
+  return s !== undefined ? s : n < 10 ? '0' + n : String(n);
 }
 function pad4(n: number): string {
   if (n < 0) return '-' + pad4(-n);
@@ -201,7 +203,12 @@ function offsetText(offsetSec: number, colon: boolean): string {
 
 /** RFC3339Nano from wall fields (shared with the date enricher's fast path). */
 export function formatCivilRFC3339Nano(c: GoCivil, offsetSec: number): string {
-  return pad4(c.year) + '-' + pad2(c.month) + '-' + pad2(c.day) + 'T' + pad2(c.hour) + ':' + pad2(c.min) + ':' +
+  return formatWallRFC3339Nano(c.year, c, offsetSec);
+}
+
+/** formatCivilRFC3339Nano with the year given apart (the date enricher's yearless dates). */
+export function formatWallRFC3339Nano(year: number, c: GoCivil, offsetSec: number): string {
+  return pad4(year) + '-' + pad2(c.month) + '-' + pad2(c.day) + 'T' + pad2(c.hour) + ':' + pad2(c.min) + ':' +
     pad2(c.sec) + fracTrimmed(c.nsec) + (offsetSec === 0 ? 'Z' : offsetText(offsetSec, true));
 }
 
@@ -474,6 +481,13 @@ function parseNanos(v: string, nbytes: number): number {
   return ns;
 }
 
+/** Two digits at `at` of an offset (0 when the part is absent, at < 0); -1 when not digits. */
+function twoDigits(v: string, at: number): number {
+  if (at < 0) return 0;
+  const a = v.charCodeAt(at), b = v.charCodeAt(at + 1);
+  return isDigitCode(a) && isDigitCode(b) ? (a - 48) * 10 + (b - 48) : -1;
+}
+
 /** Length of a zone abbreviation at P (Go's parseTimeZone); 0 when there is none. */
 function zoneAbbrevLen(v: string, p: number): number {
   const rest = v.length - p;
@@ -680,12 +694,7 @@ export function parseFields(cl: CompiledLayout, value: string, opts?: ParseOptio
           if (rest < 5) return null;
           hi = P + 1; mi = P + 3; si = -1; len = 5;
         }
-        const two = (at: number): number => {
-          if (at < 0) return 0;
-          const a = v.charCodeAt(at), b = v.charCodeAt(at + 1);
-          return isDigitCode(a) && isDigitCode(b) ? (a - 48) * 10 + (b - 48) : -1;
-        };
-        const hh = two(hi), mm = two(mi), ss = two(si);
+        const hh = twoDigits(v, hi), mm = twoDigits(v, mi), ss = twoDigits(v, si);
         if (hh < 0 || mm < 0 || ss < 0) return null;
         const sign = v.charCodeAt(P);
         let off = (hh * 60 + mm) * 60 + ss;

@@ -13,6 +13,7 @@ import {
   ANY, BOOL, FLOAT, INT, NIL, STRING, ENV_TYPES, isNumber, sameType, typeName, type FuncType, type Type,
 } from './types.js';
 import * as runtime from './runtime.js';
+import { internKey } from '../core/event.js';
 
 // Module-local copies of the runtime functions: the closures below reference these directly,
 // so a transpiler's namespace-object getters (tsx/esbuild) never sit on the per-event path.
@@ -32,6 +33,19 @@ interface Compiled {
   t: Type;
   /** Present when the value is a literal known at load time. */
   k?: { v: unknown };
+  /** Present when the whole node is `root.field.key` on a map[string]string field (see MapRead). */
+  read?: MapRead;
+}
+
+/**
+ * The shape of the commonest expression, `evt.Parsed.x` / `evt.Meta.x`: a string map field
+ * of an environment variable, read at a constant key ("" when absent). Callers that know
+ * the environment may read the map directly; `fn` gives the same value in every case.
+ */
+export interface MapRead {
+  readonly root: string;
+  readonly field: string;
+  readonly key: string;
 }
 
 /** Error raised by the checker; index.ts turns it into a LoadError with positions. */
@@ -141,7 +155,8 @@ export class Compiler {
   }
 
   /** Field read specialised on the object's static type. */
-  private fieldAccess(obj: Compiled, name: string, pos: number): Compiled {
+  private fieldAccess(obj: Compiled, field: string, pos: number): Compiled {
+    const name = internKey(field);
     const of = obj.fn;
     const t = obj.t;
     if (t.k === 'struct') {
@@ -208,7 +223,7 @@ export class Compiler {
         fields.push(names[i]);
         t = t.fields[names[i]];
       } else if (t.k === 'map' && i === names.length - 1) {
-        key = names[i];
+        key = internKey(names[i]);
         zero = t.value.k === 'string' ? '' : null;
         t = t.value;
       } else {
@@ -227,6 +242,7 @@ export class Compiler {
     if (fields.length === 1 && k !== undefined) {
       const f0 = fields[0];
       return {
+        read: { root, field: f0, key: k },
         fn: (env, it) => {
           const o = env[root];
           if (o !== null && o !== undefined) {

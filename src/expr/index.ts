@@ -9,12 +9,12 @@
 import { LoadError, type Where } from '../core/errors.js';
 import { parse, ParseError } from './parser.js';
 import { lineCol } from './lexer.js';
-import { Compiler, CheckError } from './compiler.js';
+import { Compiler, CheckError, type MapRead } from './compiler.js';
 import { ExprRuntimeError } from './runtime.js';
 import { typeName } from './types.js';
 import type { DataFileStore, HelperContext } from './helpers.js';
 
-export type { DataFileStore, HelperContext };
+export type { DataFileStore, HelperContext, MapRead };
 export { ExprRuntimeError };
 export { AnyMap } from './runtime.js';
 
@@ -35,6 +35,20 @@ export interface CompiledExpr {
   readonly resultType?: string;
   /** Evaluate against an environment object (e.g. { evt }). Throws ExprRuntimeError on runtime errors. */
   run(env: Record<string, unknown>): unknown;
+  /**
+   * The compiled closure itself (call as `fn(env, null)`), for hot callers that catch errors
+   * anyway: the same result as run(), but an error that is not an ExprRuntimeError comes out
+   * as thrown, without run()'s wrapping (see runErrorMessage). Absent on hand-made stubs.
+   */
+  readonly fn?: (env: Record<string, unknown>, it: unknown) => unknown;
+  /** Set when the expression is nothing but a string-map read such as `evt.Parsed.program`. */
+  readonly mapRead?: MapRead;
+}
+
+/** The message run() would give an error thrown while evaluating `source`. */
+export function runErrorMessage(e: unknown, source: string): string {
+  if (e instanceof ExprRuntimeError) return e.message;
+  return `${(e as Error)?.message ?? String(e)} (in ${JSON.stringify(source)})`;
 }
 
 /** A LoadError that also carries the 1-based position inside the expression text. */
@@ -76,6 +90,8 @@ export function compileExpr(source: string, opts: ExprOptions): CompiledExpr {
   return {
     source,
     resultType: typeName(compiled.t),
+    fn,
+    ...(compiled.read ? { mapRead: compiled.read } : {}),
     run(env: Record<string, unknown>): unknown {
       try {
         return fn(env, null);
@@ -83,7 +99,7 @@ export function compileExpr(source: string, opts: ExprOptions): CompiledExpr {
         if (e instanceof ExprRuntimeError) throw e;
         // Anything else (a method of the environment throwing, stack overflow) is still an
         // evaluation failure of this expression, never a crash of the caller.
-        throw new ExprRuntimeError(`${(e as Error)?.message ?? String(e)} (in ${JSON.stringify(source)})`);
+        throw new ExprRuntimeError(runErrorMessage(e, source));
       }
     },
   };

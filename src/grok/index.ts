@@ -5,3 +5,4 @@ export { translateRe2, compileRe2, parseRe2, emitJs, type Re2Node, type Re2Parse
 export { requiredLiterals } from './literals.js';
 export { enableRegexpBacktrackGuard, linearEligible, relaxForGate } from './regexp-guard.js';
 export { BUILTIN_PATTERNS } from './builtins.js';
+export { anchoredFirstChar, mayStart, type FirstChar } from './first-char.js';

@@ -2,12 +2,22 @@
  * One parser node applied to one event: spec §2.3, step by step, quirks included
  * ("last child wins" for `continue` skeleton nodes, grok input "" when apply_on names a
  * missing Parsed key, relative `next_stage` promotion).
+ *
+ * Each node is compiled once (on first use, cached per node object) into a closure that
+ * holds its compiled children, statics and whitelist, so the per-event code reads no node
+ * fields and allocates nothing of its own. Two shortcuts, both exact:
+ *  - a *bare* grok child (no filter, whitelist or children) whose grok cannot match fails
+ *    with no side effect, so its parent asks Grok.mayMatch (first character, literals) and
+ *    skips the call; one read of the apply_on value serves a run of such siblings;
+ *  - whitelist ip/cidr lists are compared as u32 intervals for IPv4 candidates.
+ * test/parse/compiled-differential.test.ts holds all of it to a plain interpreter.
  */
-import { EventType, type PEvent } from '../core/event.js';
-import { parseIp, rangeContains } from '../core/ip.js';
-import type { ParserNode, Whitelist } from './types.js';
+import { EventType, internKey, type PEvent } from '../core/event.js';
+import { parseIp } from '../core/ip.js';
+import type { CompiledExpr } from '../expr/index.js';
+import type { GrokStep, ParserNode, Whitelist } from './types.js';
 import type { ParseRuntime } from './runtime.js';
-import { applyStatics } from './statics.js';
+import { compileStatics } from './statics.js';
 
 export interface NodeContext {
   rt: ParseRuntime;
@@ -16,47 +26,165 @@ export interface NodeContext {
   env: { evt: PEvent };
 }
 
-function runFilter(node: ParserNode, ctx: NodeContext): boolean {
-  if (!node.filter) return true;
-  try {
-    return node.filter.run(ctx.env) === true;
-  } catch {
-    ctx.rt.counters.filterErrors++;
-    return false;
+/** A compiled node: true when it succeeded. Throws EventDropError when a static aborts the event. */
+export type NodeRunner = (evt: PEvent, ctx: NodeContext) => boolean;
+
+const V4_MAPPED = 0xffffn << 32n;
+const V4_LAST = V4_MAPPED | 0xffffffffn;
+
+/**
+ * Dotted-quad IPv4 text to its u32 value, or -1: exactly the strings core/ip's parseIPv4
+ * accepts (four 1-3 digit decimal parts, no leading zero, each <= 255), without splitting.
+ */
+export function ipv4Value(s: string): number {
+  const n = s.length;
+  if (n < 7 || n > 15) return -1;
+  let value = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  let first = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || ++dots > 3) return -1;
+      value = value * 256 + part;
+      part = 0;
+      digits = 0;
+      continue;
+    }
+    const d = c - 48;
+    if (d < 0 || d > 9) return -1;
+    if (digits === 0) first = d;
+    else if (first === 0 || digits === 3) return -1;
+    part = part * 10 + d;
+    if (part > 255) return -1;
+    digits++;
   }
+  if (dots !== 3 || digits === 0) return -1;
+  return value * 256 + part;
 }
 
-/** Steps 2–3. Returns {has, matched} or null when an expression failed (node fails). */
-function checkWhitelist(wl: Whitelist, evt: PEvent, ctx: NodeContext): { has: boolean; matched: boolean } | null {
-  let has = false;
-  let matched = false;
-  if (wl.ips.length > 0 || wl.cidrs.length > 0) {
-    const candidates: string[] = [];
-    if (evt.Type === EventType.LOG) {
-      const ip = evt.Meta.get('source_ip');
-      if (ip) candidates.push(ip);
-    } else if (evt.Overflow) {
-      candidates.push(...evt.Overflow.Sources.keys());
+/**
+ * Whitelist address ranges split for cheap lookups: the IPv4-mapped part of every range as
+ * u32 intervals (an IPv4 candidate is compared as a number), the rest kept as 128-bit ranges.
+ */
+interface AddressLists {
+  /** [start0, end0, start1, end1, ...] of the v4-mapped parts of ips and cidrs. */
+  v4: Float64Array;
+  /** Ranges for IPv6 candidates (every range: a v6 text may still be v4-mapped). */
+  all: readonly { start: bigint; end: bigint }[];
+}
+
+function addressLists(wl: Whitelist): AddressLists {
+  const v4: number[] = [];
+  const all: { start: bigint; end: bigint }[] = [];
+  // `ip` entries match by equality with their single address: the same as a [start, start] range.
+  for (const r of wl.ips) all.push({ start: r.start, end: r.start });
+  for (const r of wl.cidrs) all.push({ start: r.start, end: r.end });
+  for (const r of all) {
+    const lo = r.start > V4_MAPPED ? r.start : V4_MAPPED;
+    const hi = r.end < V4_LAST ? r.end : V4_LAST;
+    if (lo <= hi) v4.push(Number(lo - V4_MAPPED), Number(hi - V4_MAPPED));
+  }
+  return { v4: Float64Array.from(v4), all };
+}
+
+function listed(lists: AddressLists, candidate: string): boolean | null {
+  if (candidate.indexOf(':') < 0) {
+    const v = ipv4Value(candidate);
+    if (v < 0) return null;
+    const r = lists.v4;
+    for (let i = 0; i < r.length; i += 2) if (v >= r[i]! && v <= r[i + 1]!) return true;
+    return false;
+  }
+  const ip = parseIp(candidate);
+  if (!ip) return null;
+  for (const r of lists.all) if (ip.value >= r.start && ip.value <= r.end) return true;
+  return false;
+}
+
+/** Steps 2–3: 0 = no whitelist applies, 1 = has one, not matched, 2 = matched, -1 = an expression failed. */
+type WhitelistCheck = (evt: PEvent, ctx: NodeContext) => -1 | 0 | 1 | 2;
+
+function compileWhitelist(wl: Whitelist): WhitelistCheck {
+  const lists = wl.ips.length > 0 || wl.cidrs.length > 0 ? addressLists(wl) : null;
+  const exprs = wl.exprs.map(rawExpr);
+  return (evt, ctx) => {
+    let has = false;
+    let matched = false;
+    if (lists !== null) {
+      if (evt.Type === EventType.LOG) {
+        const ip = evt.Meta.get('source_ip');
+        if (ip) {
+          const r = listed(lists, ip);
+          if (r !== null) {
+            has = true;
+            if (r) matched = true;
+          }
+        }
+      } else if (evt.Overflow) {
+        for (const c of evt.Overflow.Sources.keys()) {
+          const r = listed(lists, c);
+          if (r === null) continue;
+          has = true;
+          if (r) matched = true;
+        }
+      }
     }
-    for (const c of candidates) {
-      const ip = parseIp(c);
-      if (!ip) continue;
+    for (let i = 0; i < exprs.length; i++) {
       has = true;
-      if (wl.ips.some((r) => r.start === ip.value) || wl.cidrs.some((r) => rangeContains(r, ip.value))) matched = true;
+      let r: unknown;
+      try {
+        r = exprs[i]!(ctx.env, null);
+      } catch {
+        ctx.rt.counters.whitelistErrors++;
+        return -1;
+      }
+      if (r === true) matched = true;
     }
+    return matched ? 2 : has ? 1 : 0;
+  };
+}
+
+/** The grok step: 0 = no match, 1 = match, 2 = match but apply_on named a missing key (node fails). */
+type GrokRun = (evt: PEvent, ctx: NodeContext) => 0 | 1 | 2;
+
+function compileGrokStep(g: GrokStep): GrokRun {
+  const grok = g.grok;
+  const statics = compileStatics(g.statics);
+  if (g.applyOn === 'Line.Raw') {
+    return (evt, ctx) => {
+      if (!grok.matchInto(evt.Line.Raw, evt.Parsed)) return 0;
+      statics(evt, ctx.env, ctx.rt);
+      return 1;
+    };
   }
-  for (const e of wl.exprs) {
-    has = true;
-    let r: unknown;
-    try {
-      r = e.run(ctx.env);
-    } catch {
-      ctx.rt.counters.whitelistErrors++;
-      return null;
+  if (g.applyOn !== null) {
+    const key = internKey(g.applyOn);
+    return (evt, ctx) => {
+      const v = evt.Parsed.get(key);
+      // A missing key fails the node, but the grok still runs, on "" (its statics too).
+      if (!grok.matchInto(v === undefined ? '' : v, evt.Parsed)) return 0;
+      statics(evt, ctx.env, ctx.rt);
+      return v === undefined ? 2 : 1;
+    };
+  }
+  const expression = g.expression ? rawExpr(g.expression) : null;
+  return (evt, ctx) => {
+    let input = '';
+    if (expression) {
+      try {
+        const v = expression(ctx.env, null);
+        input = typeof v === 'string' ? v : '';
+      } catch {
+        ctx.rt.counters.filterErrors++;
+      }
     }
-    if (r === true) matched = true;
-  }
-  return { has, matched };
+    if (!grok.matchInto(input, evt.Parsed)) return 0;
+    statics(evt, ctx.env, ctx.rt);
+    return 1;
+  };
 }
 
 function nextStageOf(current: string, stages: readonly string[]): string {
@@ -64,61 +192,113 @@ function nextStageOf(current: string, stages: readonly string[]): string {
   return i >= 0 && i + 1 < stages.length ? stages[i + 1]! : current;
 }
 
-/** Returns true when the node succeeded. Throws EventDropError when a static aborts the event. */
-export function processNode(node: ParserNode, evt: PEvent, ctx: NodeContext): boolean {
-  let state = true;
-  if (!runFilter(node, ctx)) return false;
+type RawExpr = (env: { evt: PEvent }, it: unknown) => unknown;
 
-  let hasWhitelist = false;
-  if (node.whitelist) {
-    const r = checkWhitelist(node.whitelist, evt, ctx);
-    if (r === null) return false;
-    hasWhitelist = r.has;
-    if (r.matched) {
-      evt.Whitelisted = true;
-      evt.WhitelistReason = node.whitelist.reason;
-      if (evt.Type === EventType.OVFLW && evt.Overflow) evt.Overflow.Whitelisted = true;
-    }
-  }
+/**
+ * The closure of an expression whose errors the caller swallows (filters, whitelist and grok
+ * input expressions): the raw one when available, since run()'s wrapping only changes the
+ * error, never the result.
+ */
+function rawExpr(e: CompiledExpr): RawExpr {
+  return e.fn ?? ((env) => e.run(env));
+}
 
-  let grokOK = false;
-  if (node.grok) {
-    const g = node.grok;
-    let input = '';
-    if (g.applyOn === 'Line.Raw') input = evt.Line.Raw;
-    else if (g.applyOn !== null) {
-      const v = evt.Parsed.get(g.applyOn);
-      if (v === undefined) state = false; // the grok still runs, on ""
-      else input = v;
-    } else if (g.expression) {
+function compileNode(node: ParserNode): NodeRunner {
+  const filter = node.filter ? rawExpr(node.filter) : null;
+  const whitelist = node.whitelist ? compileWhitelist(node.whitelist) : null;
+  const reason = node.whitelist?.reason ?? '';
+  const grok = node.grok ? compileGrokStep(node.grok) : null;
+  const children = node.children.map(nodeRunner);
+  const nChildren = children.length;
+  // Children that are a bare grok (no filter, whitelist or children of their own) fail with
+  // no side effect when their grok cannot match, so the loop below asks the grok's cheap
+  // test first and skips them without a call; one read of their input serves a run of them.
+  const bare = node.children.map((c) => (!c.filter && !c.whitelist && c.children.length === 0 && c.grok && c.grok.applyOn !== null ? c.grok : null));
+  const bareGrok = bare.map((g) => g?.grok ?? null);
+  const bareRaw = bare.map((g) => g?.applyOn === 'Line.Raw');
+  const bareKey = bare.map((g) => (g && g.applyOn !== null && g.applyOn !== 'Line.Raw' ? internKey(g.applyOn) : ''));
+  const statics = compileStatics(node.statics);
+  const nextStage = node.nextStage;
+
+  return (evt, ctx) => {
+    if (filter !== null) {
+      let ok: unknown;
       try {
-        const v = g.expression.run(ctx.env);
-        input = typeof v === 'string' ? v : '';
+        ok = filter(ctx.env, null);
       } catch {
         ctx.rt.counters.filterErrors++;
+        return false;
+      }
+      if (ok !== true) return false;
+    }
+
+    let hasWhitelist = false;
+    if (whitelist !== null) {
+      const r = whitelist(evt, ctx);
+      if (r < 0) return false;
+      hasWhitelist = r > 0;
+      if (r === 2) {
+        evt.Whitelisted = true;
+        evt.WhitelistReason = reason;
+        if (evt.Type === EventType.OVFLW && evt.Overflow) evt.Overflow.Whitelisted = true;
       }
     }
-    const caps = g.grok.match(input);
-    if (caps !== null && caps.size > 0) {
-      for (const [k, v] of caps) evt.Parsed.set(k, v);
-      applyStatics(g.statics, evt, ctx.env, ctx.rt);
-      grokOK = true;
-    } else {
-      state = false;
-    }
-  }
 
-  for (const child of node.children) {
-    if (processNode(child, evt, ctx)) {
-      state = true;
-      if (node.nextStage) break;
-    } else if (!grokOK) {
-      state = false;
+    let state = true;
+    let grokOK = false;
+    if (grok !== null) {
+      const r = grok(evt, ctx);
+      if (r === 0) state = false;
+      else {
+        grokOK = true;
+        if (r === 2) state = false;
+      }
     }
-  }
 
-  if (!state) return false;
-  if (!hasWhitelist || evt.Whitelisted) applyStatics(node.statics, evt, ctx.env, ctx.rt);
-  if (node.nextStage) evt.Stage = nextStageOf(evt.Stage, ctx.stages);
-  return true;
+    let inputKey: string | null = null;
+    let input = '';
+    for (let i = 0; i < nChildren; i++) {
+      const g = bareGrok[i]!;
+      if (g !== null) {
+        let text: string;
+        if (bareRaw[i]) text = evt.Line.Raw;
+        else if (bareKey[i] === inputKey) text = input;
+        else {
+          const v = evt.Parsed.get((inputKey = bareKey[i]!));
+          text = input = v === undefined ? '' : v;
+        }
+        if (!g.mayMatch(text)) {
+          // Exactly what running the child would give: it fails, nothing else happens.
+          if (!grokOK) state = false;
+          continue;
+        }
+      }
+      inputKey = null; // the child runs and may change Parsed
+      if (children[i]!(evt, ctx)) {
+        state = true;
+        if (nextStage) break;
+      } else if (!grokOK) {
+        state = false;
+      }
+    }
+
+    if (!state) return false;
+    if (!hasWhitelist || evt.Whitelisted) statics(evt, ctx.env, ctx.rt);
+    if (nextStage) evt.Stage = nextStageOf(evt.Stage, ctx.stages);
+    return true;
+  };
+}
+
+const runners = new WeakMap<ParserNode, NodeRunner>();
+
+/** The compiled form of a node (compiled once per node object; nodes are immutable). */
+export function nodeRunner(node: ParserNode): NodeRunner {
+  let r = runners.get(node);
+  if (r === undefined) runners.set(node, (r = compileNode(node)));
+  return r;
+}
+
+/** Returns true when the node succeeded. Throws EventDropError when a static aborts the event. */
+export function processNode(node: ParserNode, evt: PEvent, ctx: NodeContext): boolean {
+  return nodeRunner(node)(evt, ctx);
 }

@@ -3,14 +3,40 @@
  * it is dropped. Pure with respect to the ParserSet: all state is in the event.
  */
 import type { PEvent } from '../core/event.js';
-import type { ParserSet } from './types.js';
+import type { ParserNode, ParserSet } from './types.js';
 import type { ParseRuntime } from './runtime.js';
-import { processNode } from './node.js';
+import { nodeRunner, type NodeContext, type NodeRunner } from './node.js';
 import { EventDropError } from './statics.js';
 
 export interface NodeTrace { stage: string; name: string; success: boolean }
 
 export type ParseOutcome = 'parsed' | 'unparsed' | 'dropped';
+
+/** A ParserSet with its nodes compiled, as parallel arrays per stage. */
+interface CompiledSet {
+  stages: readonly string[];
+  nodes: readonly (readonly ParserNode[])[];
+  runners: readonly (readonly NodeRunner[])[];
+  nextStage: readonly (readonly boolean[])[];
+}
+
+const compiledSets = new WeakMap<ParserSet, CompiledSet>();
+
+/** Compiled once per set (sets are immutable once loaded). */
+function compiledSet(set: ParserSet): CompiledSet {
+  let c = compiledSets.get(set);
+  if (c === undefined) {
+    const nodes = set.stages.map((s) => set.byStage.get(s) ?? []);
+    c = {
+      stages: set.stages,
+      nodes,
+      runners: nodes.map((ns) => ns.map(nodeRunner)),
+      nextStage: nodes.map((ns) => ns.map((n) => n.nextStage)),
+    };
+    compiledSets.set(set, c);
+  }
+  return c;
+}
 
 /**
  * Runs `evt` through the stages. Returns 'parsed' when it passed them all (it may still be
@@ -20,32 +46,38 @@ export type ParseOutcome = 'parsed' | 'unparsed' | 'dropped';
 export function parseEvent(set: ParserSet, evt: PEvent, rt: ParseRuntime, trace?: NodeTrace[]): ParseOutcome {
   const stages = set.stages;
   if (stages.length === 0) return 'unparsed';
+  const c = compiledSet(set);
   if (evt.Stage === '') evt.Stage = stages[0]!;
   evt.Process = false;
   if (evt.Time === null) evt.Time = rt.now();
-  const ctx = { rt, stages, env: { evt } };
+  const ctx: NodeContext = { rt, stages, env: { evt } };
   for (let si = 0; si < stages.length; si++) {
     const stage = stages[si]!;
-    const cur = stages.indexOf(evt.Stage);
-    if (cur > si) continue; // pre-advanced events (tests, postoverflows)
-    if (evt.Stage !== stage) return 'unparsed';
+    if (evt.Stage !== stage) {
+      if (stages.indexOf(evt.Stage) > si) continue; // pre-advanced events (tests, postoverflows)
+      return 'unparsed';
+    }
+    const runners = c.runners[si]!;
+    const nextStage = c.nextStage[si]!;
     let stageOK = false;
-    for (const node of set.byStage.get(stage) ?? []) {
+    for (let ni = 0; ni < runners.length; ni++) {
       let ok: boolean;
       try {
-        ok = processNode(node, evt, ctx);
+        ok = runners[ni]!(evt, ctx);
       } catch (e) {
         if (e instanceof EventDropError) {
           rt.counters.dropped++;
           rt.warn(e.message);
-          trace?.push({ stage, name: node.name, success: false });
+          trace?.push({ stage, name: c.nodes[si]![ni]!.name, success: false });
           return 'dropped';
         }
         throw e;
       }
-      trace?.push({ stage, name: node.name, success: ok });
-      if (ok) stageOK = true;
-      if (ok && node.nextStage) break;
+      if (trace) trace.push({ stage, name: c.nodes[si]![ni]!.name, success: ok });
+      if (ok) {
+        stageOK = true;
+        if (nextStage[ni]) break;
+      }
       if (evt.Stage !== stage) break;
     }
     if (!stageOK) return 'unparsed';

@@ -1,13 +1,21 @@
 /**
  * Statics (spec §2.5): each computes a value (literal or expression over the *current* event)
  * and writes it to Meta / Parsed / Enriched, a field path, or an enricher method.
+ *
+ * Every static list is compiled once into a runner: one closure per static, specialised on
+ * its target kind and on literal vs expression, so the per-event code neither switches on
+ * the kind nor re-checks what load time already knows (a literal "" writes nothing).
  */
-import type { PEvent } from '../core/event.js';
+import { internKey, type PEvent } from '../core/event.js';
+import { runErrorMessage, type MapRead } from '../expr/index.js';
 import type { Static } from './types.js';
 import type { ParseRuntime } from './runtime.js';
 
 /** A static whose expression returned a type CrowdSec refuses: the event is dropped. */
 export class EventDropError extends Error {}
+
+/** Runs a compiled static list against one event. */
+export type StaticsRunner = (evt: PEvent, env: { evt: PEvent }, rt: ParseRuntime) => void;
 
 /** Converts an expression result the way CrowdSec's RunTimeValue does, or throws EventDropError. */
 function toStaticString(v: unknown, s: Static, rt: ParseRuntime): string {
@@ -24,10 +32,14 @@ function toStaticString(v: unknown, s: Static, rt: ParseRuntime): string {
 /** Split field paths, per path text: rules hold a handful, so this never grows large. */
 const targetParts = new Map<string, readonly string[]>();
 
-/** Assigns `value` at a field path such as `evt.StrTime` or `evt.Parsed.request` (spec §2.5 `target`). */
-function assignTarget(evt: PEvent, path: string, value: string, rt: ParseRuntime): void {
+function partsOf(path: string): readonly string[] {
   let parts = targetParts.get(path);
   if (parts === undefined) targetParts.set(path, (parts = (path.startsWith('evt.') ? path.slice(4) : path).split('.')));
+  return parts;
+}
+
+/** Assigns `value` at a field path such as `evt.StrTime` or `evt.Parsed.request` (spec §2.5 `target`). */
+function assignTarget(evt: PEvent, path: string, parts: readonly string[], value: string, rt: ParseRuntime): void {
   let cur: unknown = evt;
   for (let i = 0; i < parts.length; i++) {
     const field = parts[i]!;
@@ -57,34 +69,119 @@ function assignTarget(evt: PEvent, path: string, value: string, rt: ParseRuntime
   }
 }
 
-export function applyStatics(statics: readonly Static[], evt: PEvent, env: { evt: PEvent }, rt: ParseRuntime): void {
-  for (const s of statics) {
-    let value: string;
-    if (s.value !== null) value = s.value;
-    else {
-      let raw: unknown;
-      try {
-        raw = s.expr!.run(env);
-      } catch (e) {
-        rt.counters.staticErrors++;
-        rt.warn(`${s.where}: ${(e as Error).message}`);
-        continue;
-      }
-      value = toStaticString(raw, s, rt);
+/** Writes one computed value; `value` is never "" here unless the static is ParseDate. */
+type Writer = (evt: PEvent, value: string, rt: ParseRuntime) => void;
+
+// Enricher results are shared (memoised) maps: copy their entries without allocating.
+let sink: Map<string, string> | null = null;
+const put = (v: string, k: string): void => {
+  sink!.set(k, v);
+};
+
+function writerFor(s: Static): Writer {
+  const key = internKey(s.key);
+  switch (s.kind) {
+    case 'meta': return (evt, value) => { evt.Meta.set(key, value); };
+    case 'parsed': return (evt, value) => { evt.Parsed.set(key, value); };
+    case 'enriched': return (evt, value) => { evt.Enriched.set(key, value); };
+    case 'target': {
+      // The usual targets are plain string fields of the event itself.
+      if (key === 'evt.StrTime' || key === 'StrTime') return (evt, value) => { evt.StrTime = value; };
+      if (key === 'evt.StrTimeFormat' || key === 'StrTimeFormat') return (evt, value) => { evt.StrTimeFormat = value; };
+      if (key === 'evt.MarshaledTime' || key === 'MarshaledTime') return (evt, value) => { evt.MarshaledTime = value; };
+      const parts = partsOf(key);
+      return (evt, value, rt) => assignTarget(evt, key, parts, value, rt);
     }
-    if (value === '' && !(s.kind === 'method' && s.key === 'ParseDate')) continue;
-    switch (s.kind) {
-      case 'meta': evt.Meta.set(s.key, value); break;
-      case 'parsed': evt.Parsed.set(s.key, value); break;
-      case 'enriched': evt.Enriched.set(s.key, value); break;
-      case 'target': assignTarget(evt, s.key, value, rt); break;
-      case 'method': {
-        const fn = rt.enrichers.get(s.key);
-        if (!fn) break; // unknown or unregistered (e.g. GeoIP without data): silently nothing
+    case 'method':
+      return (evt, value, rt) => {
+        const fn = rt.enrichers.get(key);
+        if (!fn) return; // unknown or unregistered (e.g. GeoIP without data): silently nothing
         const out = fn(value, evt);
-        if (out) for (const [k, v] of out) evt.Enriched.set(k, v);
-        break;
-      }
-    }
+        if (out) {
+          sink = evt.Enriched;
+          out.forEach(put);
+          sink = null;
+        }
+      };
   }
+}
+
+type MapField = 'Parsed' | 'Meta' | 'Enriched';
+
+/**
+ * `expression: evt.Parsed.x` (or Meta / Enriched): read the map directly. The compiled
+ * expression reads env.evt's map at the key, "" when absent, and a static skips "": the
+ * same as one Map.get here. The environment is always { evt } with a PEvent, whose string
+ * maps are never missing, so the expression's other cases (nil, non-map) cannot occur.
+ */
+function mapCopy(read: MapRead, write: Writer, keepEmpty: boolean): StaticsRunner | null {
+  if (read.root !== 'evt' || keepEmpty) return null;
+  if (read.field !== 'Parsed' && read.field !== 'Meta' && read.field !== 'Enriched') return null;
+  const field: MapField = read.field;
+  const key = internKey(read.key);
+  return (evt, env, rt) => {
+    const v = env.evt[field].get(key);
+    if (v !== undefined && v !== '') write(evt, v, rt);
+  };
+}
+
+/** One static as a closure; null when it can never write anything (a literal ""). */
+function compileStatic(s: Static): StaticsRunner | null {
+  // ParseDate runs even on "" (it then yields its fallback); every other static skips "".
+  const keepEmpty = s.kind === 'method' && s.key === 'ParseDate';
+  const write = writerFor(s);
+  if (s.value !== null) {
+    const value = s.value;
+    if (value === '' && !keepEmpty) return null;
+    return (evt, _env, rt) => write(evt, value, rt);
+  }
+  const expr = s.expr!;
+  const direct = expr.mapRead ? mapCopy(expr.mapRead, write, keepEmpty) : null;
+  if (direct) return direct;
+  const source = expr.source;
+  // The raw closure skips run()'s wrapper; errors get the message run() would have given.
+  const raw = expr.fn;
+  const fn = raw ?? ((env: { evt: PEvent }) => expr.run(env));
+  const message = raw ? (e: unknown) => runErrorMessage(e, source) : (e: unknown) => (e as Error).message;
+  return (evt, env, rt) => {
+    let v: unknown;
+    try {
+      v = fn(env, null);
+    } catch (e) {
+      rt.counters.staticErrors++;
+      rt.warn(`${s.where}: ${message(e)}`);
+      return;
+    }
+    const value = typeof v === 'string' ? v : toStaticString(v, s, rt);
+    if (value === '' && !keepEmpty) return;
+    write(evt, value, rt);
+  };
+}
+
+const NOTHING: StaticsRunner = () => {};
+
+/** Compiles a static list, in order (later statics see what earlier ones wrote). */
+export function compileStatics(statics: readonly Static[]): StaticsRunner {
+  const steps = statics.map(compileStatic).filter((f): f is StaticsRunner => f !== null);
+  switch (steps.length) {
+    case 0: return NOTHING;
+    case 1: return steps[0]!;
+    case 2: {
+      const [a, b] = steps as [StaticsRunner, StaticsRunner];
+      return (evt, env, rt) => { a(evt, env, rt); b(evt, env, rt); };
+    }
+    default:
+      return (evt, env, rt) => {
+        for (let i = 0; i < steps.length; i++) steps[i]!(evt, env, rt);
+      };
+  }
+}
+
+const compiled = new WeakMap<readonly Static[], StaticsRunner>();
+
+/** Applies a static list (compiled on first use, then cached per list). */
+export function applyStatics(statics: readonly Static[], evt: PEvent, env: { evt: PEvent }, rt: ParseRuntime): void {
+  let run = compiled.get(statics);
+  if (run === undefined) compiled.set(statics, (run = compileStatics(statics)));
+  run(evt, env, rt);
 }

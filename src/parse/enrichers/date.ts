@@ -5,7 +5,7 @@
  * fields without building an instant.
  */
 import {
-  addYears, formatCivilRFC3339Nano, formatRFC3339Nano, fromDate, getLayout, isZero, fieldsToTime, civil,
+  addYears, formatCivilRFC3339Nano, formatRFC3339Nano, formatWallRFC3339Nano, fromDate, getLayout, isZero, fieldsToTime, civil,
   parseFields, type CompiledLayout, type ParsedFields, type ParseOptions,
 } from '../../core/gotime.js';
 
@@ -50,7 +50,7 @@ function marshal(f: ParsedFields, nowYear: number): string | null {
       const c = civil(t);
       return c.year >= 0 && c.year <= 9999 ? formatCivilRFC3339Nano(c, t.offsetSec) : null;
     }
-    return formatCivilRFC3339Nano({ ...f, year: nowYear }, f.offsetSec);
+    return formatWallRFC3339Nano(nowYear, f, f.offsetSec);
   }
   if (f.year < 0 || f.year > 9999) return null;
   return formatCivilRFC3339Nano(f, f.offsetSec);
