@@ -27,7 +27,7 @@
  */
 
 // Bump on any change below that a reader of the memory would notice.
-export const ABI_VERSION: u32 = 2;
+export const ABI_VERSION: u32 = 3;
 
 export const PAGE_SIZE: u32 = 65536;
 /** Everything below is AssemblyScript's static data (the module checks it fits). */
@@ -160,3 +160,81 @@ export const IPSET_OK: u32 = 0;
 export const IPSET_BAD_LENGTH: u32 = 1;
 export const IPSET_BAD_VALUE: u32 = 2;
 export const IPSET_NO_MEMORY: u32 = 3;
+
+// ---- Bucket table (assembly/buckets.ts) ------------------------------------------------
+// Used through its own instance, like the IP set (its memory grows as distinct values are
+// recorded), so its regions may start where the IP set's do: the two never share one.
+// Times are a pair (f64 whole seconds since the Unix epoch, u32 nanoseconds 0..999999999),
+// the GoTime of src/core/gotime.ts; durations are f64 nanoseconds.
+export const BK_BASE: u32 = MEMORY_PAGES * PAGE_SIZE;
+/** f64 seconds at +0, u32 nanoseconds at +8: the clock of bucketsSweep; scenario + key of bucketsFind at +12, +16. */
+export const BK_ARG_OFFSET: u32 = BK_BASE;
+export const BK_ARG_BYTES: u32 = 32;
+/** u32[4]: [0] error code of the last call (BK_OK when it succeeded). */
+export const BK_STATUS_OFFSET: u32 = BK_ARG_OFFSET + BK_ARG_BYTES;
+export const BK_STATUS_ERROR: u32 = 0;
+export const BK_STATUS_BYTES: u32 = 16;
+/** Scenario record (written before bucketsInit): u32 kind, u32 flags, f64 capacity, leakspeed ns, idle ns, duration ns. */
+export const BK_MAX_SCENARIOS: u32 = 4096;
+export const BK_SCEN_BYTES: u32 = 40;
+export const BK_SCEN_OFFSET: u32 = BK_STATUS_OFFSET + BK_STATUS_BYTES;
+/** Pour record: f64 seconds, u32 nanoseconds, u16 scenario, u16 flags, u32[4] key hash, u32[2] distinct hash. */
+export const BK_MAX_BATCH: u32 = 8192;
+export const BK_IN_BYTES: u32 = 40;
+export const BK_IN_OFFSET: u32 = BK_SCEN_OFFSET + BK_MAX_SCENARIOS * BK_SCEN_BYTES;
+/** Outcome record: u32 outcome flags, row, previous row of the key, evicted row. */
+export const BK_OUT_BYTES: u32 = 16;
+export const BK_OUT_OFFSET: u32 = BK_IN_OFFSET + BK_MAX_BATCH * BK_IN_BYTES;
+/** Sweep record: u32 row, u32 outcome (BK_OUT_EXPIRED or BK_OUT_TIMED). */
+export const BK_SWEEP_BYTES: u32 = 8;
+export const BK_SWEEP_OFFSET: u32 = BK_OUT_OFFSET + BK_MAX_BATCH * BK_OUT_BYTES;
+/** Internal: per scenario u32 head, tail, size, kind | flags << 8, then f64 burst, rate, idle ns, duration ns. */
+export const BK_PART_BYTES: u32 = 48;
+export const BK_PARTS_OFFSET: u32 = BK_SWEEP_OFFSET + BK_MAX_BATCH * BK_SWEEP_BYTES;
+/** Rows (ids from 1; row id r at BK_ROWS_OFFSET + r * BK_ROW_BYTES), then the hash table, then distinct values. */
+export const BK_ROWS_OFFSET: u32 = (BK_PARTS_OFFSET + BK_MAX_SCENARIOS * BK_PART_BYTES + 63) / 64 * 64;
+export const BK_ROW_BYTES: u32 = 72;
+export const BK_ROW_TOKENS: u32 = 0; // f64
+export const BK_ROW_FIRST_SEC: u32 = 8; // f64
+export const BK_ROW_LAST_SEC: u32 = 16; // f64
+export const BK_ROW_FIRST_NSEC: u32 = 24;
+export const BK_ROW_LAST_NSEC: u32 = 28;
+export const BK_ROW_COUNT: u32 = 32;
+export const BK_ROW_SCENARIO: u32 = 36;
+export const BK_ROW_KEY: u32 = 40; // u32[4]
+export const BK_ROW_PREV: u32 = 56;
+export const BK_ROW_NEXT: u32 = 60;
+export const BK_ROW_DISTINCT: u32 = 64;
+export const BK_ROW_STATE: u32 = 68;
+/** Row states: free, in the table, removed during the last call (contents kept until the next call). */
+export const BK_STATE_FREE: u32 = 0;
+export const BK_STATE_LIVE: u32 = 1;
+export const BK_STATE_REMOVED: u32 = 2;
+/** Largest maxRows of bucketsInit. Rows removed in one call stay readable: up to 3 per pour record. */
+export const BK_MAX_ROWS: u32 = 16777216;
+export const BK_SPARE_ROWS: u32 = 3 * BK_MAX_BATCH;
+export const BK_MEMORY_PAGES: u32 = (BK_ROWS_OFFSET + PAGE_SIZE - 1) / PAGE_SIZE;
+// Scenario kinds and flags.
+export const BK_KIND_LEAKY: u32 = 0;
+export const BK_KIND_TRIGGER: u32 = 1;
+export const BK_KIND_COUNTER: u32 = 2;
+export const BK_FLAG_TIMED: u32 = 1;
+// Pour record flags.
+export const BK_REC_DISTINCT: u32 = 1;
+export const BK_REC_CANCEL: u32 = 2;
+// Outcome flags (one word per pour record; sweep records carry EXPIRED or TIMED).
+export const BK_OUT_NEW: u32 = 1;
+export const BK_OUT_EXPIRED: u32 = 2;
+export const BK_OUT_TIMED: u32 = 4;
+export const BK_OUT_EVICTED: u32 = 8;
+export const BK_OUT_POURED: u32 = 16;
+export const BK_OUT_OVERFLOW: u32 = 32;
+export const BK_OUT_DISTINCT: u32 = 64;
+export const BK_OUT_CANCELLED: u32 = 128;
+export const BK_OUT_INVALID: u32 = 256;
+// Error codes (bucketsInit result, BK_STATUS_ERROR).
+export const BK_OK: u32 = 0;
+export const BK_BAD_ARGS: u32 = 1;
+export const BK_BAD_SCENARIO: u32 = 2;
+export const BK_NO_MEMORY: u32 = 3;
+export const BK_NOT_READY: u32 = 4;

@@ -12,6 +12,9 @@ export { scanAccessLog } from './accesslog';
 export {
   ipsetReset, ipsetInsert, ipsetRemove, ipsetGet, ipsetSize, ipsetHeapBytes, ipsetLookup, ipsetLookupText, ipsetCovering, ipsetInside,
 } from './ipset';
+export {
+  bucketsPrepare, bucketsInit, bucketsPour, bucketsSweep, bucketsFind, bucketsSize, bucketsScenarioSize, bucketsOldest, bucketsDistinctCount,
+} from './buckets';
 
 // Grow once at instantiation so every region of the ABI exists.
 const have = <u32>memory.size();

@@ -7,7 +7,9 @@
  *   expr       compiled scenario filters of the hub (ssh-bf, http-probing, the File() + any()
  *              filter of http-sensitive-files) evaluated on parsed events: evaluations/s
  *   buckets    BucketEngine pours of parsed sshd and nginx events into a fresh engine with the
- *              hub scenarios: events/s (filters, groupby, leaky maths, overflows included)
+ *              hub scenarios: events/s (filters, groupby, leaky maths, overflows included);
+ *              the same routes as pour records into the WASM bucket table and its TS twin
+ *              (src/bindings/buckets-*.ts): pours/s (key hashing included, routing not)
  *   lmdb       Store.addAlerts with one ban decision each (batches of 1,000, noSync), and
  *              Store reads: decisions of one IP (address index) and countDecisions(value)
  *
@@ -28,7 +30,10 @@ import { debianReference } from '../test/support/debian.js';
 import { PatternLibrary, compileGrok } from '../src/grok/index.js';
 import { compileFilter } from '../src/expr/index.js';
 import { DetectionEngine } from '../src/pipeline/engine.js';
-import { BucketEngine } from '../src/scenarios/engine.js';
+import { BucketEngine, cancelOf, distinctOf, replayClock } from '../src/scenarios/engine.js';
+import { BK, bucketConfigOf, type BucketBatchTable, type BucketScenarioConfig } from '../src/bindings/buckets-core.js';
+import { createWasmBucketTable } from '../src/bindings/buckets-wasm.js';
+import { BucketTableTwin } from '../src/bindings/bucket-table-twin.js';
 import { nowGo } from '../src/core/gotime.js';
 import { Store } from '../src/decisions/store.js';
 import type { AlertInput, DecisionInput } from '../src/decisions/records.js';
@@ -138,6 +143,52 @@ async function main(): Promise<void> {
         beforeEach: () => { be = new BucketEngine(engine.scenarios, { mode: 'replay', now: nowGo }); },
         fn: () => { for (const e of events) be!.pour(e); },
       });
+    }
+
+    // The same pours as (scenario, key, time) records into the bucket table (assembly/buckets.ts)
+    // and its TS twin: routed, clocked and distinct/cancel_on evaluated outside the timed part
+    // (as the parse side would), keys hashed inside it, one pour() per 8,192 records.
+    // conditional / bayesian scenarios stay in JS and are left out (none in these rules' routes).
+    for (const [log, events] of [['sshd', sshdEvents], ['nginx', nginxEvents]] as const) {
+      const specs = engine.scenarios;
+      const tableIndex = new Map<number, number>();
+      const configs: BucketScenarioConfig[] = [];
+      specs.forEach((spec, i) => {
+        const c = bucketConfigOf(spec, 'replay');
+        if (c) { tableIndex.set(i, configs.length); configs.push(c); }
+      });
+      const probe = new BucketEngine(specs, { mode: 'replay', now: nowGo });
+      const recs: { s: number; key: string; sec: number; nsec: number; distinct: string | null; cancel: boolean }[] = [];
+      let skipped = 0;
+      for (const evt of events) {
+        const now = replayClock(evt);
+        if (!now) continue;
+        for (const [i, key] of probe.route(evt)) {
+          const s = tableIndex.get(i);
+          if (s === undefined) { skipped++; continue; }
+          const spec = specs[i]!;
+          recs.push({ s, key, sec: now.unixSec, nsec: now.nsec, distinct: distinctOf(spec, { evt }), cancel: cancelOf(spec, { evt }) === true });
+        }
+      }
+      for (const [impl, make] of [['WASM', () => createWasmBucketTable(configs, 1_000_000)], ['TS twin', () => new BucketTableTwin(configs, 1_000_000)]] as const) {
+        const t: BucketBatchTable = make();
+        const pourAll = (): number => {
+          let overflows = 0;
+          for (let off = 0; off < recs.length; off += BK.MAX_BATCH) {
+            const n = Math.min(BK.MAX_BATCH, recs.length - off);
+            for (let j = 0; j < n; j++) {
+              const r = recs[off + j]!;
+              t.setPourKey(j, r.s, r.key, r.sec, r.nsec, r.distinct, r.cancel);
+            }
+            const out = t.pour(n);
+            for (let j = 0; j < n; j++) if (out[4 * j]! & BK.OVERFLOW) overflows++;
+          }
+          return overflows;
+        };
+        const name = `bucket pours ${log}: ${impl} table, batches of ${BK.MAX_BATCH}`;
+        console.log(`${name}: ${recs.length} pours from ${events.length} events (${skipped} routes to JS-only scenarios left out), ${pourAll()} overflows`);
+        scenarios.push({ name, items: recs.length, unit: 'pours', beforeEach: () => t.reset(), fn: () => { pourAll(); } });
+      }
     }
 
     // ---- LMDB store ------------------------------------------------------------------------------

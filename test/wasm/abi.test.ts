@@ -59,13 +59,42 @@ test('regions are ordered, disjoint, aligned and inside MEMORY_PAGES', () => {
   assert.ok(abi.INPUT_PAD >= abi.MAX_LITERAL_LEN + 16, 'SIMD over-reads stay inside INPUT');
 });
 
+test('bucket-table regions are ordered, disjoint, aligned, past the scanner pages; records fit their fields', () => {
+  const regions: [string, number, number][] = [
+    ['BK_ARG', abi.BK_ARG_OFFSET, abi.BK_ARG_BYTES],
+    ['BK_STATUS', abi.BK_STATUS_OFFSET, abi.BK_STATUS_BYTES],
+    ['BK_SCEN', abi.BK_SCEN_OFFSET, abi.BK_MAX_SCENARIOS * abi.BK_SCEN_BYTES],
+    ['BK_IN', abi.BK_IN_OFFSET, abi.BK_MAX_BATCH * abi.BK_IN_BYTES],
+    ['BK_OUT', abi.BK_OUT_OFFSET, abi.BK_MAX_BATCH * abi.BK_OUT_BYTES],
+    ['BK_SWEEP', abi.BK_SWEEP_OFFSET, abi.BK_MAX_BATCH * abi.BK_SWEEP_BYTES],
+    ['BK_PARTS', abi.BK_PARTS_OFFSET, abi.BK_MAX_SCENARIOS * abi.BK_PART_BYTES],
+  ];
+  let end = abi.BK_BASE;
+  assert.ok(abi.BK_BASE >= abi.MEMORY_PAGES * abi.PAGE_SIZE, 'after the scanner regions');
+  for (const [name, off, size] of regions) {
+    assert.equal(off, end, `${name} starts where the previous region ends`);
+    assert.equal(off % 16, 0, `${name} is 16-byte aligned (f64 fields need 8)`);
+    end = off + size;
+  }
+  assert.ok(abi.BK_ROWS_OFFSET >= end && abi.BK_ROWS_OFFSET % 64 === 0);
+  assert.ok(abi.BK_MEMORY_PAGES * abi.PAGE_SIZE >= abi.BK_ROWS_OFFSET);
+  for (const b of [abi.BK_SCEN_BYTES, abi.BK_IN_BYTES, abi.BK_ROW_BYTES]) assert.equal(b % 8, 0, 'records keep f64 fields aligned');
+  assert.equal(abi.BK_ROW_STATE + 4, abi.BK_ROW_BYTES, 'the state word is the last of a row');
+  assert.ok(abi.BK_MAX_SCENARIOS <= 65536, 'the scenario of a pour record is a u16');
+  assert.equal(abi.BK_SPARE_ROWS, 3 * abi.BK_MAX_BATCH, 'a pour record removes at most 3 rows (previous, victim, its own)');
+  // Rows + hash table of the largest table must fit a 32-bit memory.
+  const rowsEnd = abi.BK_ROWS_OFFSET + (abi.BK_MAX_ROWS + abi.BK_SPARE_ROWS + 1) * abi.BK_ROW_BYTES;
+  assert.ok(rowsEnd + 2 * abi.BK_MAX_ROWS * 8 < 2 ** 32);
+});
+
 test('palisade.wasm: no imports, the documented exports, matching ABI version and layout', () => {
   ensureWasm();
   const mod = new WA.Module(readFileSync(WASM_PATH));
   assert.deepEqual(WA.Module.imports(mod), []);
   const names = WA.Module.exports(mod).map((e) => e.name).sort();
   assert.deepEqual(names, [
-    'abiVersion', 'ipsetCovering', 'ipsetGet', 'ipsetHeapBytes', 'ipsetInsert', 'ipsetInside', 'ipsetLookup', 'ipsetLookupText',
+    'abiVersion', 'bucketsDistinctCount', 'bucketsFind', 'bucketsInit', 'bucketsOldest', 'bucketsPour', 'bucketsPrepare',
+    'bucketsScenarioSize', 'bucketsSize', 'bucketsSweep', 'ipsetCovering', 'ipsetGet', 'ipsetHeapBytes', 'ipsetInsert', 'ipsetInside', 'ipsetLookup', 'ipsetLookupText',
     'ipsetRemove', 'ipsetReset', 'ipsetSize', 'layoutOk', 'memory', 'prefilterLitWords', 'prefilterLoad', 'prefilterNodeWords',
     'prefilterRun', 'scanAccessLog', 'scanLines', 'scanSyslog',
   ]);
