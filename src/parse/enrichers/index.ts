@@ -11,6 +11,7 @@ import type { PEvent } from '../../core/event.js';
 import { parseDateEnricher } from './date.js';
 import { geoIpAsn, geoIpCity, importGeo, ipToRange, openGeoSources, type SharedGeo } from './geoip.js';
 import { createReverseDns, type ReverseDnsOptions } from './rdns.js';
+import { GeoMemo, type GeoMethod } from './geo-memo.js';
 
 export type Enricher = (value: string, evt: PEvent) => Map<string, string> | null;
 
@@ -80,49 +81,24 @@ export async function buildEnrichers(opts: EnricherOptions = {}): Promise<Map<st
   }
 
   const geo = opts.geoShared ? importGeo(opts.geoShared) : await cachedGeoSources(opts.geoipDir, warn);
-  // GeoIP answers are a pure function of the address text (the databases do not change under us).
-  const pure = (fn: (value: string) => Map<string, string> | null): Enricher => {
-    if (!memo) return fn;
-    const cache = new BoundedCache<Map<string, string> | null>(65536);
-    return (value) => {
-      const hit = cache.get(value);
-      if (hit !== undefined) return hit;
-      const r = fn(value);
-      cache.set(value, r);
-      return r;
-    };
-  };
+  // One memo for the three methods (geo-memo.ts); memo false keeps the direct path.
+  const geoMemo = memo ? new GeoMemo() : null;
+  const pure = (method: GeoMethod, fn: (value: string) => Map<string, string> | null): Enricher =>
+    geoMemo ? (value) => geoMemo.get(method, value, fn) : fn;
   if (geo.city) {
     const city = geo.city;
-    out.set('GeoIpCity', pure((value) => geoIpCity(city, value)));
+    out.set('GeoIpCity', pure(0, (value) => geoIpCity(city, value)));
   }
   if (geo.asn) {
     const asn = geo.asn;
-    out.set('GeoIpASN', pure((value) => geoIpAsn(asn, value)));
-    out.set('IpToRange', pure((value) => ipToRange(asn, value)));
+    out.set('GeoIpASN', pure(1, (value) => geoIpAsn(asn, value)));
+    out.set('IpToRange', pure(2, (value) => ipToRange(asn, value)));
   }
   return out;
 }
 
-/**
- * A memo bounded in entries: when full it starts over (cheaper than LRU bookkeeping per hit,
- * and logs revisit recent keys). Cached maps are shared, so callers must not mutate them:
- * applyStatics only copies their entries into evt.Enriched.
- */
-class BoundedCache<V> {
-  private m = new Map<string, V>();
-  constructor(private readonly max: number) {}
-  get(k: string): V | undefined {
-    return this.m.get(k);
-  }
-  set(k: string, v: V): void {
-    if (this.m.size >= this.max) this.m = new Map();
-    this.m.set(k, v);
-  }
-}
-
-// GeoIP data takes seconds to open (the ASN ranges come from CSV): open it once per process
-// and share it between every engine (explain, replay, tests) that asks for the same directory.
+// GeoIP data holds ~60 MB: open it once per process and share it between every engine
+// (explain, replay, tests) that asks for the same directory.
 const geoCache = new Map<string, ReturnType<typeof openGeoSources>>();
 function cachedGeoSources(dir: string | null | undefined, warn: (m: string) => void): ReturnType<typeof openGeoSources> {
   const key = dir === undefined ? '\0packages' : dir === null ? '\0none' : dir;
