@@ -1,9 +1,20 @@
 /**
- * `npm run bench:lapi`: Local API load and latency on loopback (issue 5 item 7) with
- * autocannon, against a store holding 100,000 active decisions.
+ * `npm run bench:lapi`: Local API load and latency on loopback (issue 5) against a store
+ * holding 100,000 active decisions (85% IPv4 /32, 5% IPv4 /24, 5% IPv6 /128, 5% IPv6 /64).
  *
- *   lookup     GET /v1/decisions?ip=X at a fixed 5,000 req/s for 20 s (half the IPs hold a
- *              decision): achieved rate, latency percentiles, errors. Target: p99 < 2 ms.
+ *   paced      GET /v1/decisions?ip=X on an open-loop schedule: request k leaves at
+ *              t0 + k/rate (5,000/s) on the first idle keep-alive connection, whatever the
+ *              earlier answers did. Dispatch spins on setImmediate when pinned (`--spin`),
+ *              else runs on a 1 ms timer (requests then leave in groups of about 5).
+ *              Latency is taken from the scheduled time (a late client or a queue counts
+ *              against the server) and from the actual send. Half the probes hold a
+ *              decision (a /32, a /24, a v6 /128 or a v6 /64), half none (70% v4, 30% v6).
+ *              2 s of warm-up at the same rate are not recorded. Target: p99 < 2 ms.
+ *   lookup     the same requests with autocannon 8 and `overallRate`. Note what that does:
+ *              each connection sends back-to-back (closed loop) until it has made its share
+ *              of the second, then waits for the next second; so the server sees bursts of
+ *              `connections` concurrent requests, not an even 5,000/s. Kept for comparison
+ *              with the figures of earlier sessions.
  *   startup    GET /v1/decisions/stream?startup=true returning all 100,000: time to the last
  *              byte and to parsed JSON (a fresh request each time; best / median of 3).
  *              Target: < 1 s.
@@ -13,20 +24,28 @@
  *              bouncers are primed as after their startup pull (last_pull = now), so each
  *              poll is a delta, as in steady state.
  *
- * The API runs in a child process (`--serve`, createApiServer exactly as `palisade lapi`
- * builds it, durable store) so that autocannon and the server each have a core. Setup
+ * `--bare` replaces the API by a bare node:http server answering `null` (the platform's
+ * floor, measured the same way).
+ *
+ * The API runs in a child process (`--serve`): createApiServer as `palisade lapi` builds it
+ * (durable store, metrics counted, store upkeep timers on), so the load generator (this
+ * process) and the server never share an event loop. `--pin` also pins them to different
+ * cores: the server to CPU 0 (`taskset -c 0`), this process to CPU 1. The server's CPU time
+ * per request is read from the child (process.cpuUsage) around each load phase. Setup
  * (filling the store, creating keys) is outside the measured parts. Bounded: about 2 min.
  *
  *   node --import tsx bench/lapi-load.ts [--decisions 100000] [--rate 5000] [--duration 20]
- *        [--bouncers 1000] [--poll-duration 60] [--only lookup,startup,bouncers] [--no-active-set]
- *        [--server-prof DIR]
+ *        [--connections 20] [--ac-connections 50] [--bouncers 1000] [--poll-duration 60]
+ *        [--only paced,lookup,startup,bouncers] [--pin] [--spin|--no-spin] [--no-active-set]
+ *        [--server-prof DIR] [--server-flags "--trace-gc ..."] [--dump-latency FILE.csv] [--bare]
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { createRequire } from 'node:module';
 import { createApiServer } from '../src/api/server.js';
 import { Credentials } from '../src/api/credentials.js';
@@ -48,14 +67,39 @@ const optStr = (name: string): string | undefined => {
 // ---------------------------------------------------------------------------------------
 // Child: the API server
 
+type ChildMsg = { cmd: 'rss' | 'cpu' | 'stop' };
+
+/**
+ * `--bare`: a bare node:http server answering `null` to everything, measured the same way:
+ * the floor this machine, Node's HTTP stack and the load generator put under any API.
+ */
+async function serveBare(): Promise<void> {
+  const { createServer } = await import('node:http');
+  const srv = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': '4' });
+    res.end('null');
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const addr = srv.address() as { port: number };
+  process.send!({ url: `http://127.0.0.1:${addr.port}`, loadMs: 0, rssMb: process.memoryUsage().rss / 2 ** 20 });
+  process.on('message', (m: ChildMsg) => {
+    if (m.cmd === 'rss') process.send!({ rssMb: process.memoryUsage().rss / 2 ** 20 });
+    if (m.cmd === 'cpu') process.send!({ cpu: process.cpuUsage(), bouncerStoreReads: 0 });
+    if (m.cmd === 'stop') srv.close(() => process.exit(0));
+  });
+}
+
 async function serve(dir: string, activeSet: boolean): Promise<void> {
+  if (argv.includes('--bare')) return serveBare();
   const store = Store.open(dir);
-  const api = createApiServer({ store, profiles: [], listen: '127.0.0.1:0', activeSet, metrics: false });
+  // As `palisade lapi` builds it (src/cli/lapi.ts): metrics counted, upkeep timers running.
+  const api = createApiServer({ store, profiles: [], listen: '127.0.0.1:0', activeSet, maintenance: true });
   const t0 = performance.now();
   const { url } = await api.listen();
   process.send!({ url, loadMs: performance.now() - t0, rssMb: process.memoryUsage().rss / 2 ** 20 });
-  process.on('message', async (m: { cmd: string }) => {
+  process.on('message', async (m: ChildMsg) => {
     if (m.cmd === 'rss') process.send!({ rssMb: process.memoryUsage().rss / 2 ** 20 });
+    if (m.cmd === 'cpu') process.send!({ cpu: process.cpuUsage(), bouncerStoreReads: api.ctx.bouncers.storeReads });
     if (m.cmd === 'stop') {
       await api.close();
       await store.close();
@@ -76,20 +120,46 @@ function alertOf(value: string, scope: string, now: number): AlertInput {
   };
 }
 
-/** Decision values: 90% IPv4 /32, 5% IPv4 /24, 5% IPv6 /128; the i-th is deterministic. */
+const hex = (n: number) => n.toString(16);
+
+/**
+ * The i-th decision (deterministic): 85% IPv4 /32, 5% IPv4 /24 (100.64.0.0/10), 5% IPv6
+ * /128 (2001:db8::/32), 5% IPv6 /64 (2001:db9::/32); `probe` is an address it covers.
+ */
 function valueOf(i: number): { scope: string; value: string; probe: string } {
-  if (i % 20 === 0) {
-    const v = `2001:db8:${(i >>> 16).toString(16)}:${(i & 0xffff).toString(16)}::1`;
-    return { scope: 'Ip', value: v, probe: v };
+  const k = Math.floor(i / 20);
+  switch (i % 20) {
+    case 0: {
+      const v = `2001:db8:${hex(i >>> 16)}:${hex(i & 0xffff)}::1`;
+      return { scope: 'Ip', value: v, probe: v };
+    }
+    case 1: {
+      const p = `100.${64 + ((k >>> 8) & 63)}.${k & 255}`; // one /24 per k, unique below 16,384 ranges
+      return { scope: 'Range', value: `${p}.0/24`, probe: `${p}.${(i * 7) & 255}` };
+    }
+    case 2: {
+      const p = `2001:db9:${hex(k >>> 16)}:${hex(k & 0xffff)}`;
+      return { scope: 'Range', value: `${p}::/64`, probe: `${p}:${hex(i & 0xffff)}::${hex((i * 13) & 0xffff)}` };
+    }
+    default: {
+      const a = (0x0a000000 + i * 7) >>> 0;
+      const v = `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
+      return { scope: 'Ip', value: v, probe: v };
+    }
   }
-  if (i % 20 === 1) {
-    const k = (i - 1) / 20; // one /24 per k, unique below 16,384 ranges
-    const p = `100.${64 + ((k >>> 8) & 63)}.${k & 255}`;
-    return { scope: 'Range', value: `${p}.0/24`, probe: `${p}.${i & 255}` };
+}
+
+/** 4,096 probes: even ones hold a decision (a seeded pick of the decisions), odd ones none (70% v4, 30% v6). */
+function probesFor(n: number): { probes: string[]; hits: number } {
+  let seed = 0x9e3779b9;
+  const rnd = () => ((seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32);
+  const probes: string[] = [];
+  for (let i = 0; i < 4096; i++) {
+    if (i % 2 === 0) probes.push(valueOf(Math.floor(rnd() * n)).probe);
+    else if (rnd() < 0.7) probes.push(`203.0.${(i >>> 8) & 255}.${i & 255}`); // TEST-NET-3: no decision
+    else probes.push(`2001:db8:ffff:${hex(i)}::2`); // outside every stored /128 and /64
   }
-  const a = (0x0a000000 + i * 7) >>> 0;
-  const v = `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
-  return { scope: 'Ip', value: v, probe: v };
+  return { probes, hits: 2048 };
 }
 
 async function fill(store: Store, n: number): Promise<number> {
@@ -110,23 +180,75 @@ async function fill(store: Store, n: number): Promise<number> {
   return performance.now() - t0;
 }
 
-function startServer(dir: string, activeSet: boolean): Promise<{ child: ChildProcess; url: string; loadMs: number; rssMb: number }> {
-  const args = ['--serve', dir, ...(activeSet ? [] : ['--no-active-set'])];
+function checkTaskset(): void {
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+  } catch {
+    throw new Error('--pin needs taskset (util-linux)');
+  }
+}
+
+function startServer(dir: string, activeSet: boolean, pin: boolean): Promise<{ child: ChildProcess; url: string; loadMs: number; rssMb: number }> {
+  const args = ['--serve', dir, ...(activeSet ? [] : ['--no-active-set']), ...(argv.includes('--bare') ? ['--bare'] : [])];
   // --server-prof DIR: CPU profile of the server process (written when it stops).
   const prof = optStr('server-prof');
-  const execArgv = ['--import', 'tsx', ...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : [])];
-  const child = fork(fileURLToPath(import.meta.url), args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // --server-flags "...": extra node flags for the server (e.g. --trace-gc).
+  const extra = (optStr('server-flags') ?? '').split(' ').filter(Boolean);
+  const nodeArgs = ['--import', 'tsx', ...extra, ...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : [])];
+  // --pin: the server starts under `taskset -c 0`, so every thread it creates stays on CPU 0.
+  const child = pin
+    ? fork(fileURLToPath(import.meta.url), args, { execPath: 'taskset', execArgv: ['-c', '0', process.execPath, ...nodeArgs], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    : fork(fileURLToPath(import.meta.url), args, { execArgv: nodeArgs, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     child.once('message', (m: { url: string; loadMs: number; rssMb: number }) => resolve({ child, ...m }));
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
   });
 }
 
-function childRss(child: ChildProcess): Promise<number> {
+function ask<T>(child: ChildProcess, cmd: ChildMsg['cmd']): Promise<T> {
   return new Promise((resolve) => {
-    child.once('message', (m: { rssMb: number }) => resolve(m.rssMb));
-    child.send({ cmd: 'rss' });
+    child.once('message', (m: T) => resolve(m));
+    child.send({ cmd });
   });
+}
+const childRss = async (child: ChildProcess) => (await ask<{ rssMb: number }>(child, 'rss')).rssMb;
+interface CpuSample { cpu: NodeJS.CpuUsage; bouncerStoreReads: number }
+const childCpu = (child: ChildProcess) => ask<CpuSample>(child, 'cpu');
+/** Server CPU (user + system) per request between two samples, in µs. */
+const cpuPerRequest = (a: CpuSample, b: CpuSample, requests: number) => (b.cpu.user - a.cpu.user + b.cpu.system - a.cpu.system) / requests;
+/** The kernel's share of it (socket reads and writes, epoll, loopback TCP). */
+const sysShare = (a: CpuSample, b: CpuSample) => Math.round((100 * (b.cpu.system - a.cpu.system)) / Math.max(1, b.cpu.user - a.cpu.user + b.cpu.system - a.cpu.system));
+
+/** Machine-wide busy CPU time (all cores, ms) from /proc/stat, or null off Linux. */
+function machineBusyMs(): number | null {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal: busy = all but idle and iowait.
+    const busy = f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!;
+    return (busy * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * What else ran during a phase: a sample of the machine's busy time, this process's and the
+ * server's CPU time. `foreignCores` = (machine busy − ours) / wall time: other processes'
+ * load in cores (0 on a quiet machine, 2 = both cores taken).
+ */
+interface Span { wall: number; busy: number | null; self: NodeJS.CpuUsage; server: CpuSample }
+async function spanStart(child: ChildProcess): Promise<Span> {
+  return { wall: performance.now(), busy: machineBusyMs(), self: process.cpuUsage(), server: await childCpu(child) };
+}
+async function spanEnd(child: ChildProcess, a: Span): Promise<{ server: CpuSample; generatorCpuMs: number; serverCpuMs: number; foreignCores: number | null }> {
+  const server = await childCpu(child);
+  const busy = machineBusyMs();
+  const wall = performance.now() - a.wall;
+  const self = process.cpuUsage(a.self);
+  const generatorCpuMs = (self.user + self.system) / 1000;
+  const serverCpuMs = (server.cpu.user - a.server.cpu.user + server.cpu.system - a.server.cpu.system) / 1000;
+  const foreignCores = busy === null || a.busy === null ? null : Math.max(0, busy - a.busy - generatorCpuMs - serverCpuMs) / wall;
+  return { server, generatorCpuMs, serverCpuMs, foreignCores: foreignCores === null ? null : Math.round(foreignCores * 100) / 100 };
 }
 
 function get(url: string, key: string): Promise<{ status: number; bytes: number; body: string; ttlbMs: number }> {
@@ -143,6 +265,148 @@ function get(url: string, key: string): Promise<{ status: number; bytes: number;
     req.on('error', reject);
     req.end();
   });
+}
+
+// ---------------------------------------------------------------------------------------
+// Paced (open-loop) load over raw keep-alive sockets
+
+interface Percentiles { p50: number; p90: number; p99: number; p99_9: number; max: number; mean: number }
+
+function percentiles(xs: Float64Array): Percentiles {
+  const s = Float64Array.from(xs).sort();
+  const at = (q: number) => s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!;
+  let sum = 0;
+  for (const x of s) sum += x;
+  const r3 = (x: number) => Math.round(x * 1000) / 1000;
+  return { p50: r3(at(0.5)), p90: r3(at(0.9)), p99: r3(at(0.99)), p99_9: r3(at(0.999)), max: r3(s[s.length - 1]!), mean: r3(sum / s.length) };
+}
+
+interface PacedResult {
+  targetRate: number;
+  connections: number;
+  durationS: number;
+  warmupS: number;
+  sent: number;
+  recorded: number;
+  errors: number;
+  non2xx: number;
+  achievedRate: number;
+  /** ms from the scheduled time to the last byte. */
+  fromSchedule: Percentiles;
+  /** ms from the write to the last byte. */
+  fromSend: Percentiles;
+  /** Requests that waited for a free connection. */
+  queued: number;
+  /** Dispatch loop on setImmediate (true) or a 1 ms timer. */
+  spin: boolean;
+}
+
+interface Conn { sock: Socket; buf: Buffer; sched: number; sent: number; busy: boolean }
+
+/**
+ * `spin`: the dispatch loop runs on setImmediate (the load generator owns its core when
+ * pinned), so a request leaves within microseconds of its scheduled time; otherwise on a
+ * timer, which Node rounds to 1 ms, so requests leave in groups and the "from schedule"
+ * latency includes up to about a millisecond of the client's own lateness.
+ */
+async function pacedLoad(url: string, paths: string[], headers: Record<string, string>, o: { rate: number; durationS: number; warmupS: number; connections: number; spin: boolean }): Promise<PacedResult> {
+  const u = new URL(url);
+  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  const reqs = paths.map((p) => Buffer.from(`GET ${p} HTTP/1.1\r\nHost: ${u.host}\r\n${extra}\r\n`, 'latin1'));
+  const warm = Math.round(o.rate * o.warmupS);
+  const total = warm + Math.round(o.rate * o.durationS);
+  const interval = 1000 / o.rate;
+  const schedAt = new Float64Array(total - warm); // ms since the first recorded request was due
+  const fromSched = new Float64Array(total - warm);
+  const fromSend = new Float64Array(total - warm);
+  let recorded = 0, errors = 0, non2xx = 0, done = 0, queued = 0, nextK = 0, t0 = 0, lastDone = 0;
+  const idle: Conn[] = [];
+  const waiting: number[] = []; // scheduled times (k) of requests without a free connection
+  let wHead = 0;
+  let finish: () => void = () => {};
+  const finished = new Promise<void>((r) => (finish = r));
+
+  const send = (c: Conn, k: number) => {
+    c.busy = true;
+    c.sched = k;
+    c.sent = performance.now();
+    c.sock.write(reqs[k % reqs.length]!);
+  };
+  const complete = (c: Conn, status: number) => {
+    const now = performance.now();
+    const k = c.sched;
+    if (k >= warm) {
+      schedAt[recorded] = (k - warm) * interval;
+      fromSched[recorded] = now - (t0 + k * interval);
+      fromSend[recorded] = now - c.sent;
+      recorded++;
+    }
+    if (status !== 200) non2xx++;
+    done++;
+    lastDone = now;
+    c.busy = false;
+    if (wHead < waiting.length) send(c, waiting[wHead++]!);
+    else idle.push(c);
+    if (done === total) finish();
+  };
+  const onData = (c: Conn, chunk: Buffer) => {
+    c.buf = c.buf.length ? Buffer.concat([c.buf, chunk]) : chunk;
+    for (;;) {
+      const he = c.buf.indexOf('\r\n\r\n');
+      if (he < 0) return;
+      const head = c.buf.toString('latin1', 0, he);
+      const m = /\r\ncontent-length: *(\d+)/i.exec(head);
+      const len = m ? Number(m[1]) : 0;
+      if (c.buf.length < he + 4 + len) return;
+      const status = Number(head.slice(9, 12));
+      c.buf = c.buf.subarray(he + 4 + len);
+      complete(c, status);
+    }
+  };
+  const conns = await Promise.all(Array.from({ length: o.connections }, () => new Promise<Conn>((resolve, reject) => {
+    const sock = connect(Number(u.port), u.hostname, () => resolve(c));
+    sock.setNoDelay(true);
+    const c: Conn = { sock, buf: Buffer.alloc(0), sched: 0, sent: 0, busy: false };
+    sock.on('data', (d: Buffer) => onData(c, d));
+    sock.on('error', (e) => { errors++; reject(e); });
+    sock.on('close', () => { if (c.busy) errors++; });
+  })));
+  idle.push(...conns);
+
+  t0 = performance.now();
+  const tick = () => {
+    const now = performance.now();
+    while (nextK < total && t0 + nextK * interval <= now) {
+      const c = idle.pop();
+      if (c) send(c, nextK);
+      else { waiting.push(nextK); queued++; }
+      nextK++;
+    }
+    if (nextK >= total) return;
+    if (o.spin) setImmediate(tick);
+    else setTimeout(tick, Math.max(0, t0 + nextK * interval - performance.now()));
+  };
+  tick();
+  // Answers still missing 5 s after the last request was due are counted as errors.
+  const deadline = t0 + total * interval + 5000;
+  await Promise.race([finished, new Promise<void>((r) => { const t = setInterval(() => { if (performance.now() > deadline) { clearInterval(t); r(); } else if (done === total) clearInterval(t); }, 100); })]);
+  errors += total - done;
+  for (const c of conns) c.sock.destroy();
+  const measuredMs = lastDone - (t0 + warm * interval);
+  // --dump-latency FILE: one line per recorded request (due time, from schedule, from send; ms), to see whether slow answers cluster.
+  const dump = optStr('dump-latency');
+  if (dump) {
+    const out: string[] = ['due_ms,from_schedule_ms,from_send_ms'];
+    for (let i = 0; i < recorded; i++) out.push(`${schedAt[i]!.toFixed(3)},${fromSched[i]!.toFixed(3)},${fromSend[i]!.toFixed(3)}`);
+    writeFileSync(dump, out.join('\n') + '\n');
+  }
+  return {
+    targetRate: o.rate, connections: o.connections, durationS: o.durationS, warmupS: o.warmupS, spin: o.spin,
+    sent: nextK, recorded, errors, non2xx, queued,
+    achievedRate: recorded / (measuredMs / 1000),
+    fromSchedule: percentiles(fromSched.subarray(0, recorded)),
+    fromSend: percentiles(fromSend.subarray(0, recorded)),
+  };
 }
 
 // autocannon 8 ships no types: the part of its API used here.
@@ -164,20 +428,31 @@ interface AcResult {
 }
 const autocannon = createRequire(import.meta.url)('autocannon') as (o: AcOptions) => Promise<AcResult>;
 const lat = (r: AcResult) => r.latency;
+const f3 = (x: number) => x.toFixed(3);
 
 async function main(): Promise<void> {
   if (argv[0] === '--serve') return serve(argv[1]!, !argv.includes('--no-active-set'));
   const n = opt('decisions', 100_000);
   const rate = opt('rate', 5000);
   const duration = opt('duration', 20);
+  const connections = opt('connections', 20);
+  const acConnections = opt('ac-connections', 50);
   const nBouncers = opt('bouncers', 1000);
   const pollDuration = opt('poll-duration', 60);
-  const only = new Set((optStr('only') ?? 'lookup,startup,bouncers').split(','));
+  const only = new Set((optStr('only') ?? 'paced,lookup,startup,bouncers').split(','));
   const activeSet = !argv.includes('--no-active-set');
+  const pin = argv.includes('--pin');
+  // Spinning the paced dispatch loop only when the load generator has a core of its own.
+  const spin = argv.includes('--spin') || (pin && !argv.includes('--no-spin'));
+  if (pin) {
+    checkTaskset();
+    // This process (the load generator) and all its threads on CPU 1; the server gets CPU 0.
+    execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
+  }
   const machine = machineInfo(ROOT);
   const work = mkdtempSync(join(tmpdir(), 'palisade-lapi-bench-'));
   const dir = join(work, 'store');
-  const report: Record<string, unknown> = { benchmark: 'lapi-load', machine, decisions: n, activeSet };
+  const report: Record<string, unknown> = { benchmark: 'lapi-load', machine, decisions: n, activeSet, pinned: pin, bare: argv.includes('--bare') };
   const lines: string[] = [];
   let server: Awaited<ReturnType<typeof startServer>> | null = null;
   const store = Store.open(dir, { noSync: true });
@@ -188,31 +463,56 @@ async function main(): Promise<void> {
     const creds = new Credentials(store);
     const { key } = await creds.addBouncer('bench-lookup');
     console.error(`setup: ${active} active decisions written in ${(fillMs / 1000).toFixed(1)} s`);
-    server = await startServer(dir, activeSet);
-    console.error(`server: ${server.url}, listening after ${server.loadMs.toFixed(0)} ms (active set ${activeSet ? 'loaded' : 'off'}), RSS ${server.rssMb.toFixed(0)} MB`);
+    server = await startServer(dir, activeSet, pin);
+    console.error(`server: ${server.url}, listening after ${server.loadMs.toFixed(0)} ms (active set ${activeSet ? 'loaded' : 'off'}), RSS ${server.rssMb.toFixed(0)} MB${pin ? ', pinned: server CPU 0, load generator CPU 1' : ''}`);
     report.setup = { fillMs, active, serverListenMs: server.loadMs, serverRssMb: server.rssMb };
 
-    // ---- lookup ---------------------------------------------------------------------------
+    const { probes } = probesFor(n);
+    const paths = probes.map((p) => `/v1/decisions?ip=${encodeURIComponent(p)}`);
+    const lookupHeaders = { 'X-Api-Key': key, 'User-Agent': 'palisade-bench/1' };
+    if ((only.has('paced') || only.has('lookup')) && !argv.includes('--bare')) {
+      // Every probe answers as planned: even ones hold a decision, odd ones none.
+      const answers = await Promise.all(paths.slice(0, 256).map((p) => get(`${server!.url}${p}`, key)));
+      const wrong = answers.filter((r, i) => r.status !== 200 || (r.body !== 'null') !== (i % 2 === 0)).length;
+      if (wrong) throw new Error(`lookup sanity check: ${wrong}/256 probes answered other than planned`);
+    }
+
+    // ---- paced lookups ----------------------------------------------------------------------
+    if (only.has('paced')) {
+      const warmupS = 2;
+      const span = await spanStart(server.child);
+      const r = await pacedLoad(server.url, paths, lookupHeaders, { rate, durationS: duration, warmupS, connections, spin });
+      const end = await spanEnd(server.child, span);
+      const cpuUs = cpuPerRequest(span.server, end.server, r.sent);
+      report.paced = { ...r, serverCpuUsPerRequest: cpuUs, serverCpuSystemPct: sysShare(span.server, end.server), bouncerStoreReads: end.server.bouncerStoreReads - span.server.bouncerStoreReads, generatorCpuMs: end.generatorCpuMs, serverCpuMs: end.serverCpuMs, foreignCores: end.foreignCores };
+      const s = r.fromSchedule, w = r.fromSend;
+      lines.push(table([
+        ['GET /v1/decisions?ip= (paced)', 'target/s', 'achieved/s', 'recorded', 'errors', 'non-2xx', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'server CPU µs/req', 'other load (cores)'],
+        [`${duration} s, ${connections} conns, ${spin ? 'spin' : '1 ms timer'}, from schedule`, fmtInt(rate), fmtInt(r.achievedRate), fmtInt(r.recorded), r.errors, r.non2xx, f3(s.p50), f3(s.p90), f3(s.p99), f3(s.p99_9), f3(s.max), cpuUs.toFixed(1), end.foreignCores ?? '-'],
+        ['from send', '', '', '', '', '', f3(w.p50), f3(w.p90), f3(w.p99), f3(w.p99_9), f3(w.max), '', ''],
+      ]));
+    }
+
+    // ---- autocannon lookups ------------------------------------------------------------------
     if (only.has('lookup')) {
-      const probes: string[] = [];
-      for (let i = 0; i < 4096; i++) probes.push(i % 2 ? valueOf((i * 24) % n).probe : `203.0.${(i >>> 8) & 255}.${i & 255}`);
       let pi = 0;
-      const hits = (await Promise.all(probes.slice(0, 64).map((p) => get(`${server!.url}/v1/decisions?ip=${encodeURIComponent(p)}`, key)))).filter((r) => r.body !== 'null').length;
-      if (hits !== 32) throw new Error(`lookup sanity check: ${hits}/32 hits expected to hold a decision`);
+      const span = await spanStart(server.child);
       const r = await autocannon({
         url: server.url,
-        connections: 50,
+        connections: acConnections,
         overallRate: rate,
         duration,
-        headers: { 'X-Api-Key': key, 'User-Agent': 'palisade-bench/1' },
-        requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `/v1/decisions?ip=${encodeURIComponent(probes[(pi = (pi + 1) & 4095)]!)}` }) }],
+        headers: lookupHeaders,
+        requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: paths[(pi = (pi + 1) & 4095)]! }) }],
       });
+      const end = await spanEnd(server.child, span);
+      const cpuUs = cpuPerRequest(span.server, end.server, r.requests.total);
       const l = lat(r);
-      const row = { targetRate: rate, achievedRate: r.requests.total / duration, total: r.requests.total, errors: r.errors, timeouts: r.timeouts, non2xx: r.non2xx, p50: l.p50, p90: l.p90, p99: l.p99, p99_9: l.p99_9, max: l.max, mean: l.average };
+      const row = { targetRate: rate, connections: acConnections, achievedRate: r.requests.total / duration, total: r.requests.total, errors: r.errors, timeouts: r.timeouts, non2xx: r.non2xx, p50: l.p50, p90: l.p90, p99: l.p99, p99_9: l.p99_9, max: l.max, mean: l.average, serverCpuUsPerRequest: cpuUs, serverCpuSystemPct: sysShare(span.server, end.server), generatorCpuMs: end.generatorCpuMs, serverCpuMs: end.serverCpuMs, foreignCores: end.foreignCores };
       report.lookup = row;
       lines.push(table([
-        ['GET /v1/decisions?ip=', 'target/s', 'achieved/s', 'requests', 'errors', 'non-2xx', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'max ms'],
-        [`${duration} s, 50 conns`, fmtInt(rate), fmtInt(row.achievedRate), fmtInt(r.requests.total), r.errors + r.timeouts, r.non2xx, l.p50!, l.p90!, l.p99!, l.p99_9!, l.max!],
+        ['GET /v1/decisions?ip= (autocannon)', 'target/s', 'achieved/s', 'requests', 'errors', 'non-2xx', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'server CPU µs/req', 'other load (cores)'],
+        [`${duration} s, ${acConnections} conns`, fmtInt(rate), fmtInt(row.achievedRate), fmtInt(r.requests.total), r.errors + r.timeouts, r.non2xx, l.p50!, l.p90!, l.p99!, l.p99_9!, l.max!, cpuUs.toFixed(1), end.foreignCores ?? '-'],
       ]));
     }
 

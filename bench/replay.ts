@@ -1,20 +1,24 @@
 /**
  * `npm run bench:replay`: whole-pipeline throughput of the built CLI,
- * `node bin/palisade.js replay FILE --type T --no-decisions`, over the seeded 1M and 10M-line
- * sshd and nginx logs of fixtures/generate-large.ts, with Palisade's shipped rules.
+ * `node bin/palisade.js replay FILE --type T --data-dir TMP`, over the seeded 1M and 10M-line
+ * sshd and nginx logs of fixtures/generate-large.ts, with Palisade's shipped rules: parsing,
+ * buckets, alerts, profiles and decisions written to the LMDB store, as `palisade replay`
+ * does by default. Each run gets a fresh temporary data directory, removed after the run
+ * (outside the timed part). `--no-decisions` measures without the store, for comparison.
  *
  * Each scenario is one (log kind, size, worker count). Setup (generating the logs, ~1 min for
  * 10M) happens before and outside the timed runs. A run is timed from outside: wall clock of
  * the process (Node start-up and rule loading included) and peak RSS from GNU time (see
  * lib/measure.ts); the CLI's own summary line gives the line count, alerts and its internal
  * lines/s (from engine creation to the end of input). Median of --runs runs (--runs-large for
- * files of 5M lines and more, which take minutes each).
+ * files of 5M lines and more, which take minutes each). `--workers 0` is inline parsing.
  *
  *   node --import tsx bench/replay.ts [--sizes 1000000,10000000] [--kinds sshd,nginx]
- *        [--runs 3] [--runs-large 1] [--workers 1,2] [--seed N] [--out bench/results]
+ *        [--runs 3] [--runs-large 1] [--workers 1,2] [--no-decisions] [--seed N] [--out bench/results]
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_BENCH_DIR, DEFAULT_SEED, ensureLargeLog, type LargeKind } from '../fixtures/generate-large.js';
@@ -45,6 +49,10 @@ export function workersOption(): string | null {
 }
 
 export interface ReplayRun {
+  /** Decisions were written to a (temporary) store; false = `--no-decisions`. */
+  decisions: boolean;
+  /** 1-minute load average when the run started (the machine is shared). */
+  loadBefore: number;
   wallS: number;
   peakRssMb: number | null;
   lines: number;
@@ -72,15 +80,26 @@ export interface ReplayScenario {
   alerts: number;
 }
 
-/** One timed CLI replay; throws with the CLI's stderr if it fails or prints no summary. */
-export async function timedReplay(file: string, type: string, extra: string[], timeoutMs: number): Promise<{ run: ReplayRun; m: Measured }> {
-  const m = await measure(process.execPath, [CLI, 'replay', file, '--type', type, '--no-decisions', ...extra], { cwd: ROOT, timeoutMs });
-  const s = parseSummary(m.stderr);
-  if (m.timedOut || m.code !== 0 || !s) {
-    throw new Error(`${m.command}: ${m.timedOut ? 'timed out' : `exit ${m.code ?? m.signal}`}\n${m.stderr.split('\n').slice(-10).join('\n')}`);
+/**
+ * One timed CLI replay; throws with the CLI's stderr if it fails or prints no summary.
+ * `decisions`: write alerts and decisions to a fresh temporary data directory (removed
+ * after the run, untimed); default false (`--no-decisions`), what bench/compare.ts measures.
+ */
+export async function timedReplay(file: string, type: string, extra: string[], timeoutMs: number, o: { decisions?: boolean } = {}): Promise<{ run: ReplayRun; m: Measured }> {
+  const dataDir = o.decisions ? mkdtempSync(join(tmpdir(), 'palisade-bench-data-')) : null;
+  const loadBefore = loadavg()[0]!;
+  try {
+    const store = dataDir ? ['--data-dir', dataDir] : ['--no-decisions'];
+    const m = await measure(process.execPath, [CLI, 'replay', file, '--type', type, ...store, ...extra], { cwd: ROOT, timeoutMs });
+    const s = parseSummary(m.stderr);
+    if (m.timedOut || m.code !== 0 || !s) {
+      throw new Error(`${m.command}: ${m.timedOut ? 'timed out' : `exit ${m.code ?? m.signal}`}\n${m.stderr.split('\n').slice(-10).join('\n')}`);
+    }
+    const cpuS = m.userS !== null && m.sysS !== null ? m.userS + m.sysS : null;
+    return { run: { decisions: dataDir !== null, loadBefore, wallS: m.wallS, peakRssMb: m.peakRssMb, lines: s.lines, alerts: s.alerts, linesPerSec: s.lines / m.wallS, internalLinesPerSec: s.internalLinesPerSec, cpuS }, m };
+  } finally {
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   }
-  const cpuS = m.userS !== null && m.sysS !== null ? m.userS + m.sysS : null;
-  return { run: { wallS: m.wallS, peakRssMb: m.peakRssMb, lines: s.lines, alerts: s.alerts, linesPerSec: s.lines / m.wallS, internalLinesPerSec: s.internalLinesPerSec, cpuS }, m };
 }
 
 /** Warns when dist/ is older than src/: the benchmark runs the build, not the sources. */
@@ -96,9 +115,9 @@ function arg(args: string[], name: string): string | undefined {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : undefined;
 }
-const list = (s: string): number[] => s.split(',').map((x) => {
+const list = (s: string, min = 1): number[] => s.split(',').map((x) => {
   const n = Number(x.replace(/_/g, ''));
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`not a positive integer: ${x}`);
+  if (!Number.isInteger(n) || n < min) throw new Error(`not an integer >= ${min}: ${x}`);
   return n;
 });
 
@@ -111,9 +130,10 @@ async function main(): Promise<void> {
   const runsLarge = list(arg(args, 'runs-large') ?? '1')[0]!;
   const seed = list(arg(args, 'seed') ?? String(DEFAULT_SEED))[0]!;
   const outDir = resolve(arg(args, 'out') ?? join(ROOT, 'bench', 'results'));
+  const decisions = !args.includes('--no-decisions');
   checkBuild();
   const wopt = workersOption();
-  const workerCounts: (number | null)[] = wopt ? list(arg(args, 'workers') ?? '1,2') : [null];
+  const workerCounts: (number | null)[] = wopt ? list(arg(args, 'workers') ?? '1,2', 0) : [null];
   if (!wopt) console.log('note: this build of `palisade replay` has no --workers option; single-threaded runs only');
   const machine = machineInfo(ROOT);
 
@@ -128,16 +148,16 @@ async function main(): Promise<void> {
         const file = files.get(`${kind}-${lines}`)!;
         const extra = w === null ? [] : [wopt!, String(w)];
         const n = lines >= 5_000_000 ? runsLarge : runs;
-        const name = `replay ${kind} ${lines / 1e6}M${w === null ? '' : ` workers=${w}`}`;
+        const name = `replay ${kind} ${lines / 1e6}M${w === null ? '' : ` workers=${w}`}${decisions ? '' : ' no-decisions'}`;
         const got: ReplayRun[] = [];
         let command = '';
         for (let i = 0; i < n; i++) {
           // Generous: the measured baseline is ~14k lines/s for nginx.
-          const { run, m } = await timedReplay(file, TYPE[kind], extra, Math.max(120_000, (lines / 2_000) * 1000));
-          command = m.command.replace(ROOT, '');
+          const { run, m } = await timedReplay(file, TYPE[kind], extra, Math.max(120_000, (lines / 2_000) * 1000), { decisions });
+          command = m.command.replace(ROOT, '').replace(/palisade-bench-data-\w+/, 'palisade-bench-data-XXXXXX');
           if (run.lines !== lines) throw new Error(`${name}: replay read ${run.lines} lines, expected ${lines}`);
           got.push(run);
-          console.log(`${name} run ${i + 1}/${n}: ${fmtInt(run.linesPerSec)} lines/s, ${run.wallS.toFixed(1)} s, cpu ${run.cpuS?.toFixed(1) ?? '-'} s, peak ${fmtInt(run.peakRssMb)} MB, ${run.alerts} alerts`);
+          console.log(`${name} run ${i + 1}/${n}: ${fmtInt(run.linesPerSec)} lines/s, ${run.wallS.toFixed(1)} s, cpu ${run.cpuS?.toFixed(1) ?? '-'} s, peak ${fmtInt(run.peakRssMb)} MB, ${run.alerts} alerts, load before ${run.loadBefore.toFixed(2)}`);
         }
         const peaks = got.map((r) => r.peakRssMb).filter((x): x is number => x !== null);
         results.push({
@@ -169,7 +189,6 @@ async function main(): Promise<void> {
         peakRssRatio: a.peakRssMb && b.peakRssMb ? b.peakRssMb / a.peakRssMb : null });
     }
   }
-  const { loadavg } = await import('node:os');
   console.log(`\n${machineLine(machine)}\nload at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
   console.log(table(rows));
   for (const g of growth) {
@@ -177,7 +196,7 @@ async function main(): Promise<void> {
   }
   mkdirSync(outDir, { recursive: true });
   const out = join(outDir, `replay-${machine.date.replace(/[:.]/g, '-')}.json`);
-  writeFileSync(out, JSON.stringify({ benchmark: 'replay', machine, loadAvgAtEnd: (await import('node:os')).loadavg(), seed, results, growth }, null, 2) + '\n');
+  writeFileSync(out, JSON.stringify({ benchmark: 'replay', machine, loadAvgAtEnd: loadavg(), seed, decisions, results, growth }, null, 2) + '\n');
   console.log(`\nwrote ${out}`);
 }
 

@@ -4,6 +4,7 @@ import type { IpRange } from '../core/ip.js';
 import type { ActiveDecisionSet } from '../decisions/active-set.js';
 import type { Profile } from '../decisions/profiles.js';
 import type { Store } from '../decisions/store.js';
+import type { BouncerKeyCache } from './auth/bouncer-cache.js';
 import type { BouncerRecord, Credentials } from './credentials.js';
 import type { ApiMetrics } from './metrics.js';
 import type { JwtClaims } from './auth/jwt.js';
@@ -27,7 +28,13 @@ export interface ApiContext {
   tlsAuth: TlsAuthSettings | null;
   metrics: ApiMetrics | null;
   log: FastifyBaseLogger;
-  /** Makes other processes' commits visible (store.refresh; cheap, called once per request). */
+  /** Bouncers authenticated by API key, cached in memory (re-read at least every 500 ms). */
+  bouncers: BouncerKeyCache;
+  /**
+   * Moves the store's read snapshot to the latest commit (store.refresh). lmdb-js already
+   * starts a fresh snapshot on each event-loop turn that reads; routes call this before
+   * reads that must not straddle an older snapshot (machine auth, stream pulls, store queries).
+   */
   refresh: () => void;
   /** In-memory set of active Ip/Range decisions (decisions/active-set.ts): answers
    *  `GET /v1/decisions?ip=|range=` without a store query; null/absent = ask the store. */
@@ -44,5 +51,7 @@ declare module 'fastify' {
     jwtClaims?: JwtClaims;
     /** Peer address, or the forwarded one from a trusted proxy. */
     clientIp: string;
+    /** The matched route's pattern, set by the metrics hook ('' when metrics are off or no route matched). */
+    metricsRoute: string;
   }
 }

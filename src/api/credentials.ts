@@ -65,6 +65,7 @@ export class Credentials {
   private readonly machines: Database<MachineRecord, string>;
   private readonly bouncers: Database<BouncerRecord, string>;
   private readonly keys: Database<string, string>;
+  private readonly deleteListeners = new Set<(name: string) => void>();
 
   constructor(private readonly store: Store) {
     this.machines = store.openTable<MachineRecord>('machines');
@@ -151,13 +152,21 @@ export class Credentials {
   }
 
   async deleteBouncer(name: string): Promise<boolean> {
-    return this.store.transact(() => {
+    const done = await this.store.transact(() => {
       const b = this.bouncers.get(name);
       if (!b) return false;
       if (b.keyHash) this.keys.removeSync(b.keyHash);
       this.bouncers.removeSync(name);
       return true;
     });
+    if (done) for (const l of this.deleteListeners) l(name);
+    return done;
+  }
+
+  /** Calls `fn` after a bouncer was deleted through this instance (the API's auth cache drops it). */
+  onBouncerDeleted(fn: (name: string) => void): () => void {
+    this.deleteListeners.add(fn);
+    return () => this.deleteListeners.delete(fn);
   }
 
   /**
@@ -165,7 +174,11 @@ export class Credentials {
    * only on the hash), then the stored digest is compared in constant time.
    */
   findBouncerByKey(key: string): BouncerRecord | undefined {
-    const hash = hashApiKey(key);
+    return this.findBouncerByHash(hashApiKey(key));
+  }
+
+  /** As findBouncerByKey, for a key already hashed (`hashApiKey`) by the caller. */
+  findBouncerByHash(hash: string): BouncerRecord | undefined {
     const name = this.keys.get(hash);
     const b = name !== undefined ? this.bouncers.get(name) : undefined;
     // Compare even when nothing was found, so both paths do the same work.

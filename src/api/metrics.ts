@@ -1,32 +1,74 @@
 /**
  * Prometheus metrics of the Local API (cs_lapi_* names, as `cscli metrics` reads them,
  * spec §9), on a registry of their own, served on a separate listener so that /metrics is
- * never exposed on the API port. Label handles are resolved per (route, method) once and
- * cached: no label maps built per request.
+ * never exposed on the API port. Requests are counted into plain numbers found through
+ * nested maps keyed by the label values (no key string or label hash per request), and
+ * handed to prom-client's counters when /metrics is scraped.
  */
 import { createServer, type Server } from 'node:http';
 import type { FastifyRequest } from 'fastify';
 import { Counter, Gauge, Registry, type LabelValues } from 'prom-client';
 import type { Store } from '../decisions/store.js';
 
-type Inc = { inc(n?: number): void };
+/** One label combination's count, kept as a plain number and handed to prom-client at scrape time. */
+interface Cell { labels: Record<string, string>; n: number }
+
+/** Nested maps keyed by the label values themselves (no key string built per request). */
+type Tree = Map<string, Tree | Cell>;
+
+function cell(root: Tree, values: readonly string[], names: readonly string[]): Cell {
+  let t = root;
+  for (let i = 0; i < values.length - 1; i++) {
+    let next = t.get(values[i]!) as Tree | undefined;
+    if (next === undefined) t.set(values[i]!, (next = new Map()));
+    t = next;
+  }
+  const last = values[values.length - 1]!;
+  let c = t.get(last) as Cell | undefined;
+  if (c === undefined) {
+    const labels: Record<string, string> = {};
+    names.forEach((n, i) => (labels[n] = values[i]!));
+    t.set(last, (c = { labels, n: 0 }));
+  }
+  return c;
+}
+
+function* cells(t: Tree): Generator<Cell> {
+  for (const v of t.values()) {
+    if (v instanceof Map) yield* cells(v);
+    else yield v;
+  }
+}
+
+/**
+ * A counter whose per-request increments are plain additions: prom-client's own `inc`
+ * hashes the label set on every call, which costs more than a whole cached lookup.
+ */
+function countedCounter<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[], tree: Tree): Counter<L> {
+  return new Counter<L>({
+    name, help, labelNames, registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of cells(tree)) if (c.n > 0) this.inc(c.labels as LabelValues<L>, c.n);
+    },
+  });
+}
 
 export class ApiMetrics {
   readonly registry = new Registry();
-  private readonly route: Counter<'route' | 'method'>;
-  private readonly machine: Counter<'machine' | 'route' | 'method'>;
-  private readonly bouncer: Counter<'bouncer' | 'route' | 'method'>;
-  private readonly decisionsOk: Counter<'bouncer'>;
-  private readonly decisionsKo: Counter<'bouncer'>;
-  private readonly handles = new Map<string, Inc>();
+  private readonly routes: Tree = new Map();
+  private readonly machines: Tree = new Map();
+  private readonly bouncers: Tree = new Map();
+  private readonly decisionsOk: Tree = new Map();
+  private readonly decisionsKo: Tree = new Map();
 
   constructor(store: Store | null, now: () => number = Date.now) {
     const registers = [this.registry];
-    this.route = new Counter({ name: 'cs_lapi_route_requests_total', help: 'Number of calls to each route per method.', labelNames: ['route', 'method'], registers });
-    this.machine = new Counter({ name: 'cs_lapi_machine_requests_total', help: 'Number of calls to each route per method grouped by machines.', labelNames: ['machine', 'route', 'method'], registers });
-    this.bouncer = new Counter({ name: 'cs_lapi_bouncer_requests_total', help: 'Number of calls to each route per method grouped by bouncers.', labelNames: ['bouncer', 'route', 'method'], registers });
-    this.decisionsOk = new Counter({ name: 'cs_lapi_decisions_ok_total', help: 'Number of calls to /decisions that returned non-nil result.', labelNames: ['bouncer'], registers });
-    this.decisionsKo = new Counter({ name: 'cs_lapi_decisions_ko_total', help: 'Number of calls to /decisions that returned nil result.', labelNames: ['bouncer'], registers });
+    countedCounter(this.registry, 'cs_lapi_route_requests_total', 'Number of calls to each route per method.', ['route', 'method'], this.routes);
+    countedCounter(this.registry, 'cs_lapi_machine_requests_total', 'Number of calls to each route per method grouped by machines.', ['machine', 'route', 'method'], this.machines);
+    countedCounter(this.registry, 'cs_lapi_bouncer_requests_total', 'Number of calls to each route per method grouped by bouncers.', ['bouncer', 'route', 'method'], this.bouncers);
+    countedCounter(this.registry, 'cs_lapi_decisions_ok_total', 'Number of calls to /decisions that returned non-nil result.', ['bouncer'], this.decisionsOk);
+    countedCounter(this.registry, 'cs_lapi_decisions_ko_total', 'Number of calls to /decisions that returned nil result.', ['bouncer'], this.decisionsKo);
     if (store) {
       new Gauge({
         name: 'cs_active_decisions',
@@ -41,30 +83,21 @@ export class ApiMetrics {
     }
   }
 
-  private handle<L extends string>(c: Counter<L>, labels: LabelValues<L>): Inc {
-    const key = `${counterName(c)}\u0000${Object.values(labels).join('\u0000')}`;
-    let h = this.handles.get(key);
-    if (!h) {
-      h = c.labels(labels);
-      this.handles.set(key, h);
-    }
-    return h;
-  }
-
-  request(req: FastifyRequest): void {
-    this.handle(this.route, { route: routeOf(req), method: req.method }).inc();
+  /** A request to `route` (the route's pattern, 'unknown' when none matched). */
+  request(route: string, method: string): void {
+    cell(this.routes, [route, method], ROUTE_LABELS).n++;
   }
 
   machineRequest(machine: string, req: FastifyRequest): void {
-    this.handle(this.machine, { machine, route: routeOf(req), method: req.method }).inc();
+    cell(this.machines, [machine, routeOf(req), req.method], MACHINE_LABELS).n++;
   }
 
   bouncerRequest(bouncer: string, req: FastifyRequest): void {
-    this.handle(this.bouncer, { bouncer, route: routeOf(req), method: req.method }).inc();
+    cell(this.bouncers, [bouncer, routeOf(req), req.method], BOUNCER_LABELS).n++;
   }
 
   decisionsServed(bouncer: string, any: boolean): void {
-    this.handle(any ? this.decisionsOk : this.decisionsKo, { bouncer }).inc();
+    cell(any ? this.decisionsOk : this.decisionsKo, [bouncer], ['bouncer']).n++;
   }
 
   /** Serves GET /metrics on its own listener; resolves with the bound URL. */
@@ -89,14 +122,11 @@ export class ApiMetrics {
   }
 }
 
-const names = new WeakMap<object, string>();
-let nextName = 0;
-function counterName(c: object): string {
-  let n = names.get(c);
-  if (n === undefined) names.set(c, (n = String(nextName++)));
-  return n;
-}
+const ROUTE_LABELS = ['route', 'method'] as const;
+const MACHINE_LABELS = ['machine', 'route', 'method'] as const;
+const BOUNCER_LABELS = ['bouncer', 'route', 'method'] as const;
 
+/** The matched route's pattern: set by the per-route counting hook (server.ts), else read from fastify. */
 function routeOf(req: FastifyRequest): string {
-  return req.routeOptions.url ?? 'unknown';
+  return req.metricsRoute || (req.routeOptions.url ?? 'unknown');
 }

@@ -10,11 +10,12 @@
  *  - an unknown route answers 404 and a known route with another method 405, both empty.
  */
 import { createGunzip } from 'node:zlib';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyRequest, type onRequestHookHandler } from 'fastify';
 import { parseIpOrCidr, type IpRange } from '../core/ip.js';
 import { ActiveDecisionSet } from '../decisions/active-set.js';
 import type { Profile } from '../decisions/profiles.js';
 import type { Store } from '../decisions/store.js';
+import { BouncerKeyCache, type BouncerCacheOptions } from './auth/bouncer-cache.js';
 import { clientIp } from './auth/hooks.js';
 import { jwtSecretFromEnv } from './auth/jwt.js';
 import type { ApiContext } from './context.js';
@@ -66,6 +67,8 @@ export interface ApiServerOptions {
   activeSet?: boolean;
   /** `GET /v1/decisions/push` (SSE) settings; false disables the route. Needs the active set. */
   push?: PushStreamOptions | false;
+  /** Bouncer API-key cache settings (revalidation age, size); tests shorten or lengthen them. */
+  bouncerCache?: BouncerCacheOptions;
 }
 
 export interface ApiServer {
@@ -103,6 +106,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   const tls = opts.tls;
   const app = Fastify({
     logger: opts.log ?? false,
+    // No per-request log lines even when a logger is given: a lookup must not pay for them.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit,
     // A client that trickles its request in (slowloris) is cut off.
     requestTimeout: 60_000,
@@ -122,9 +127,12 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
   const store = opts.store;
   const metrics = opts.metrics === false ? null : opts.metrics ?? new ApiMetrics(store, opts.now);
+  const creds = new Credentials(store);
+  const refresh = () => store.refresh();
   const ctx: ApiContext = {
     store,
-    creds: new Credentials(store),
+    creds,
+    bouncers: new BouncerKeyCache(creds, refresh, opts.bouncerCache),
     profiles: opts.profiles,
     now: opts.now ?? Date.now,
     jwtSecret: opts.jwtSecret ?? jwtSecretFromEnv(),
@@ -134,20 +142,22 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     tlsAuth: tls?.ca ? { agentsAllowedOu: tls.agentsAllowedOu ?? ['agent-ou'], bouncersAllowedOu: tls.bouncersAllowedOu ?? ['bouncer-ou'] } : null,
     metrics,
     log: app.log,
-    refresh: () => store.refresh(),
+    refresh,
   };
   // Active-decision set (push-stream / ip lookups): created here, loaded and polled from listen().
   const activeSet = opts.activeSet === false ? null : new ActiveDecisionSet(store, { now: ctx.now });
   ctx.activeSet = activeSet;
 
   app.decorateRequest('clientIp', '');
-  app.addHook('onRequest', async (req) => {
+  app.decorateRequest('metricsRoute', '');
+  app.addHook('onRequest', (req, _reply, done) => {
     req.clientIp = clientIp(ctx, req);
-    metrics?.request(req);
+    done();
   });
+  if (metrics) countRoutes(app, metrics);
 
   installBodyParsing(app);
-  installErrors(app);
+  installErrors(app, metrics);
 
   healthRoutes(app);
   watcherRoutes(app, ctx);
@@ -179,6 +189,25 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       await app.close();
     },
   };
+}
+
+/**
+ * Per-route request counting: each route gets a first onRequest hook that knows its own
+ * pattern, so a request is counted without asking fastify for its route options (a getter
+ * that builds an object per call). Unmatched requests are counted as 'unknown' by the
+ * not-found handler. Must be installed before the routes are registered.
+ */
+function countRoutes(app: FastifyInstance, metrics: ApiMetrics): void {
+  app.addHook('onRoute', (r) => {
+    const route = r.url ?? r.path;
+    const count: onRequestHookHandler = (req, _reply, done) => {
+      req.metricsRoute = route;
+      metrics.request(route, req.method);
+      done();
+    };
+    const hooks = r.onRequest === undefined ? [] : Array.isArray(r.onRequest) ? r.onRequest : [r.onRequest];
+    r.onRequest = [count, ...hooks];
+  });
 }
 
 function startMaintenance(ctx: ApiContext, timers: NodeJS.Timeout[]): void {
@@ -230,7 +259,7 @@ function swaggerLine(e: AjvError): string {
   return `${name} in body ${e.message ?? 'is invalid'}`;
 }
 
-function installErrors(app: FastifyInstance): void {
+function installErrors(app: FastifyInstance, metrics: ApiMetrics | null): void {
   const known: { re: RegExp; methods: Set<string> }[] = [];
   app.addHook('onRoute', (r) => {
     const path = r.url ?? r.path;
@@ -241,6 +270,7 @@ function installErrors(app: FastifyInstance): void {
   });
 
   app.setNotFoundHandler((req, reply) => {
+    metrics?.request('unknown', req.method);
     const path = req.url.split('?')[0]!;
     const hit = known.some((k) => k.re.test(path));
     reply.code(hit ? 405 : 404).send();

@@ -1,5 +1,5 @@
 /** `palisade replay FILE... --type T`: alerts as JSON lines on stdout (--json), summary on stderr. */
-import { runReplay } from '../pipeline/replay.js';
+import { defaultReplayWorkers, runReplay } from '../pipeline/replay.js';
 import { defaultDataDir } from '../core/paths.js';
 import { decisionJson } from './format.js';
 import { UsageError } from './errors.js';
@@ -13,6 +13,7 @@ export interface ReplayCliOptions {
   json?: boolean;
   geoipDir?: string;
   maxBuckets?: string;
+  /** Parse worker threads; absent: defaultReplayWorkers (one per core, inline for small inputs); 0: parse inline. */
   workers?: string;
 }
 
@@ -31,7 +32,8 @@ export async function replayCommand(files: string[], o: ReplayCliOptions): Promi
     dataDir: o.decisions === false ? null : (o.dataDir ?? defaultDataDir()),
     geoipDir: o.geoipDir,
     maxBuckets,
-    workers,
+    // One parse worker per core by default (inline below 8 MiB of input); --workers 0 parses inline.
+    workers: workers ?? defaultReplayWorkers(files),
     onAlert: o.json
       ? ({ alert, decisions }) => {
         const now = Date.now();

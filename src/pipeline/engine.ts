@@ -12,7 +12,7 @@ import { buildEnrichers, GEOIP_METHODS } from '../parse/enrichers/index.js';
 import type { SharedGeo } from '../parse/enrichers/geoip.js';
 import { newCounters, limitedWarn, type ParseRuntime } from '../parse/runtime.js';
 import { parseEvent } from '../parse/stages.js';
-import { BucketEngine, type OverflowResult } from '../scenarios/engine.js';
+import { BucketEngine, type OverflowResult, type PreparedRoutes } from '../scenarios/engine.js';
 import type { LapiAlert } from '../scenarios/overflow.js';
 import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -33,6 +33,8 @@ export interface EngineConfig {
   role?: 'all' | 'pour';
   /** GeoIP data in shared memory (a pool worker): used instead of opening geoipDir. */
   geoShared?: SharedGeo;
+  /** Memoise pure scenario filters (scenarios/filter-memo.ts); default true. */
+  filterMemo?: boolean;
 }
 
 export interface AgentCounters {
@@ -75,6 +77,7 @@ export class DetectionEngine {
       mode: cfg.mode,
       now,
       maxBuckets: cfg.maxBuckets,
+      filterMemo: cfg.filterMemo,
       // A flood evicts on every pour: log the 1st, 10th, 100th... eviction, not each one.
       onEviction: (e) => { if (isPowerOfTen(e.total)) warn(`bucket cap reached: evicted a bucket of ${e.scenario} (${e.total} evictions so far)`); },
       log: (level, msg) => { if (level === 'warn' || level === 'error') warn(msg); },
@@ -107,6 +110,15 @@ export class DetectionEngine {
   /** Pours an event parsed and routed elsewhere (worker pool); same alerts as pour(evt). */
   pourRouted(evt: PEvent, routes: readonly (readonly [number, string])[]): LapiAlert[] {
     return this.handleOverflows(this.buckets.pourRouted(evt, routes));
+  }
+
+  /**
+   * Pours an event parsed, routed and pre-evaluated in a pool worker (pour records); same
+   * alerts as pour(evt). See BucketEngine.pourPrepared.
+   */
+  pourPrepared(evt: PEvent | null, now: GoTime | null, marshaledTime: string, routes: PreparedRoutes): LapiAlert[] {
+    const results = this.buckets.pourPrepared(evt, now, marshaledTime, routes);
+    return results.length === 0 ? NO_ALERTS : this.handleOverflows(results);
   }
 
   /** Adds line counts measured elsewhere (the pool's workers) to this engine's counters. */
@@ -170,6 +182,9 @@ function findHubIndex(configDir: string, files: readonly string[]): HubIndex | n
   }
   return null;
 }
+
+const NO_ALERTS: LapiAlert[] = [];
+Object.freeze(NO_ALERTS);
 
 function isPowerOfTen(n: number): boolean {
   while (n >= 10 && n % 10 === 0) n /= 10;

@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import type { Batch } from './batcher.js';
 import type { ParseTask, ParseWorkerData } from '../workers/parse-worker.js';
-import { decodePourRecords, type DecodedBatch } from './pour-records.js';
+import { PourBatch } from './pour-records.js';
 import type { StringMap } from '../core/event.js';
 import { exportGeo, openGeoSources, type SharedGeo } from '../parse/enrichers/geoip.js';
 
@@ -21,6 +21,9 @@ export interface PoolOptions extends ParseWorkerData {
 
 /** Under tsx the sources are .ts; after `npm run build` they are .js in dist/. */
 const WORKER_FILE = new URL(`../workers/parse-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
+
+/** Old-generation cap of each parse worker (MB): ~3x its measured live heap. */
+export const WORKER_OLD_GENERATION_MB = 128;
 
 
 export class ParsePool {
@@ -52,17 +55,23 @@ export class ParsePool {
       maxQueue: this.maxInFlight,
       idleTimeout: 60_000,
       workerData,
-      // No heap cap on workers: V8 lets a worker's old generation fill with garbage before it
-      // collects (peak RSS), but a cap of 128 MB made a 1M-line replay die with
-      // ERR_WORKER_OUT_OF_MEMORY, and a failed replay is worse than a large one.
+      // Uncapped, V8 lets a worker's heap grow to ~3x its live size before a full GC
+      // (measured: ~110 MB of heap for ~40 MB live; 1M nginx lines, 2 workers: ~620 MB peak
+      // RSS uncapped, ~520 MB capped, same throughput). The live heap is the rules plus bounded
+      // memos, now that GeoIP data is shared and memo keys no longer pin whole batch texts
+      // (detach() in parse/enrichers/geo-memo.ts); the OOM once seen at this cap predates both.
+      // The young generation keeps V8's default: a 16-32 MB cap saved another 30-60 MB but
+      // cost 5-8% of sshd throughput.
+      resourceLimits: { maxOldGenerationSizeMb: WORKER_OLD_GENERATION_MB },
     });
   }
 
   /**
    * Parses `batches` of one source in the pool; yields each batch's pour records in `seq`
-   * order. Stops reading when `maxInFlight` batches are pending.
+   * order (apply them with PourBatch.apply(engine, src, labels, mode)). Stops reading when
+   * `maxInFlight` batches are pending.
    */
-  async *parse(batches: AsyncIterable<Batch>, src: string, labels: StringMap, mode: number): AsyncGenerator<DecodedBatch> {
+  async *parse(batches: AsyncIterable<Batch>, src: string, labels: StringMap): AsyncGenerator<PourBatch> {
     const pairs = [...labels];
     const pending: Promise<Uint8Array>[] = [];
     const submit = (b: Batch): void => {
@@ -74,9 +83,9 @@ export class ParsePool {
     };
     for await (const b of batches) {
       submit(b);
-      while (pending.length >= this.maxInFlight) yield decodePourRecords(await pending.shift()!, src, labels, mode);
+      while (pending.length >= this.maxInFlight) yield PourBatch.read(await pending.shift()!);
     }
-    while (pending.length > 0) yield decodePourRecords(await pending.shift()!, src, labels, mode);
+    while (pending.length > 0) yield PourBatch.read(await pending.shift()!);
   }
 
   async close(): Promise<void> {

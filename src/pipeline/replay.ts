@@ -5,6 +5,7 @@
  * mostly yield already-expired decisions, as in CrowdSec (spec §4.7).
  */
 import { statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { openSource, readLines } from '../acquisition/lines.js';
 import { Store } from '../decisions/store.js';
@@ -27,8 +28,7 @@ export interface ReplayOptions {
   maxBuckets?: number;
   /**
    * Parse workers: 0 parses inline on this thread (the simple twin of the pool); N > 0 uses a
-   * pool of N. Default: inline. Measured on 2 cores (bench/RESULTS-pipeline.md) the pool is not
-   * yet faster than inline parsing and holds 2-3x the memory, so it is opt-in until it is.
+   * pool of N. Default: defaultReplayWorkers(files), one per core (inline for small inputs).
    */
   workers?: number;
   /** Pool batch size in bytes (default 1 MiB). */
@@ -54,10 +54,25 @@ export interface ReplaySummary {
 }
 
 
+/** Below this much input, starting workers (rules loaded once more per worker) costs more than it saves. */
+export const POOL_MIN_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Parse workers when none are asked for: one per core (os.availableParallelism()), since the
+ * main thread's share (reading, pours, alerts, the store) is small next to a worker's
+ * parsing. Inputs known to be under POOL_MIN_BYTES parse inline (0): each worker loads the
+ * rules again (~1 s of CPU), more than a small file takes to parse. Stdin ('-') counts as
+ * large (its size is unknown).
+ */
+export function defaultReplayWorkers(files: readonly string[] = []): number {
+  const bytes = files.reduce((n, f) => n + (f === '-' ? Infinity : safeSize(f)), 0);
+  return files.length > 0 && bytes < POOL_MIN_BYTES ? 0 : Math.max(1, availableParallelism());
+}
+
 export async function runReplay(o: ReplayOptions): Promise<ReplaySummary> {
   const t0 = performance.now();
   const bytesTotal = o.files.reduce((n, f) => n + (f === '-' ? 0 : safeSize(f)), 0);
-  const workers = o.workers ?? 0;
+  const workers = o.workers ?? defaultReplayWorkers(o.files);
   if (!(Number.isInteger(workers) && workers >= 0)) throw new RangeError(`workers must be a non-negative integer, not ${workers}`);
   const engine = await DetectionEngine.create({ configDir: o.configDir, mode: 'replay', geoipDir: o.geoipDir, maxBuckets: o.maxBuckets, warn: o.warn, role: workers > 0 ? 'pour' : 'all' });
   const store = o.dataDir ? Store.open(o.dataDir) : null;
@@ -89,12 +104,11 @@ export async function runReplay(o: ReplayOptions): Promise<ReplaySummary> {
       const stream = openSource(file);
       if (pool) {
         const batches = countBytes(batchLines(stream, { batchBytes: o.batchBytes, onTruncated: () => truncated++ }), (n) => (bytesDone += n));
-        for await (const { counts, events } of pool.parse(batches, src, labels, ExpectMode.TIMEMACHINE)) {
-          engine.addCounts(counts);
-          for (const { evt, routes } of events) {
-            const alerts = engine.pourRouted(evt, routes);
-            if (alerts.length > 0) await emit(alerts);
-          }
+        for await (const batch of pool.parse(batches, src, labels)) {
+          engine.addCounts(batch.counts);
+          // Alerts go to the sink after the batch, in the same order (pouring never reads the store).
+          const alerts = batch.apply(engine, src, labels, ExpectMode.TIMEMACHINE);
+          if (alerts.length > 0) await emit(alerts);
           progress();
         }
         continue;

@@ -25,6 +25,12 @@ export class Blackhole {
     return true;
   }
 
+  /** True when admit() would refuse this overflow (nothing recorded). */
+  silenced(key: string, ovflw: GoTime): boolean {
+    const prev = this.until.get(key);
+    return prev !== undefined && isAfter(prev, ovflw);
+  }
+
   prune(now: GoTime): void {
     for (const [k, t] of this.until) {
       if (isAfter(t, now)) break;

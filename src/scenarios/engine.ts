@@ -22,8 +22,10 @@ import { counterDue, fireCounter } from './counter.js';
 import { conditionMet } from './conditional.js';
 import { bayesianOverflows } from './bayesian.js';
 import { Blackhole } from './blackhole.js';
-import { AlertBuildError, buildOverflowAlert, overflowEvent, type LapiAlert, type OverflowAlert } from './overflow.js';
+import { AlertBuildError, buildOverflowAlert, checkOverflowAlert, overflowEvent, type LapiAlert, type OverflowAlert } from './overflow.js';
 import { diffNs, isAfter, type GoTime } from './time.js';
+import { RouteIndex } from './route-index.js';
+import { FilterMemo, type MemoStats } from './filter-memo.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -45,6 +47,8 @@ export interface EngineOptions {
   log?: (level: LogLevel, msg: string) => void;
   /** Pours between automatic sweeps; 0 disables. Default 4096. */
   autoSweepEvery?: number;
+  /** Keep the results of pure filters per combination of the values they read (filter-memo.ts). Default true. */
+  filterMemo?: boolean;
 }
 
 export interface OverflowResult {
@@ -94,10 +98,16 @@ interface ScenarioRt {
   readonly blackhole: Blackhole | null;
   /** counter in live mode: rows keep creation order (deadline order) and emit on time. */
   readonly timed: boolean;
+  /** The filter is exactly its route-index guard: an event the index selects passes it. */
+  readonly guardOnly: boolean;
+  readonly runFilter: (env: { evt: PEvent }) => unknown;
 }
 
 export class BucketEngine {
   private readonly rts: ScenarioRt[];
+  private readonly index: RouteIndex;
+  private readonly allIndices: readonly number[];
+  private readonly memo: FilterMemo | null;
   private readonly table: BucketTable;
   private readonly live: boolean;
   private readonly log: (level: LogLevel, msg: string) => void;
@@ -111,11 +121,15 @@ export class BucketEngine {
   };
   /** Scratch list the current pour/sweep appends to. */
   private out: OverflowResult[] = [];
+  private readonly scratch: OverflowResult[] = [];
 
   constructor(scenarios: readonly ScenarioSpec[], private readonly opts: EngineOptions) {
     this.live = opts.mode === 'live';
     this.log = opts.log ?? (() => {});
     this.autoSweepEvery = opts.autoSweepEvery ?? 4096;
+    this.index = RouteIndex.fromFilters(scenarios.map((s) => s.filter.source));
+    this.allIndices = scenarios.map((_, i) => i);
+    this.memo = opts.filterMemo === false ? null : new FilterMemo(scenarios.map((s) => s.filter.source));
     this.rts = scenarios.map((spec, index) => ({
       spec,
       index,
@@ -124,6 +138,8 @@ export class BucketEngine {
       idleNs: idleDuration(spec),
       blackhole: spec.blackholeNs > 0 ? new Blackhole(spec.blackholeNs) : null,
       timed: spec.type === 'counter' && this.live,
+      guardOnly: this.index.whole[index] === true,
+      runFilter: (env: { evt: PEvent }) => spec.filter.run(env),
     }));
     this.table = new BucketTable(scenarios.length, opts.maxBuckets ?? 1_000_000, (row) => this.evicted(row));
   }
@@ -136,6 +152,11 @@ export class BucketEngine {
     return this.rts.map((r) => r.spec);
   }
 
+  /** Filter memo counters (null when disabled). */
+  get filterMemoStats(): MemoStats | null {
+    return this.memo ? { ...this.memo.stats } : null;
+  }
+
   /** Pours one event into every scenario whose filter accepts it; returns the overflows that passed. */
   pour(evt: PEvent): OverflowResult[] {
     this.st.events++;
@@ -143,9 +164,12 @@ export class BucketEngine {
     if (now === null) return [];
     const out: OverflowResult[] = (this.out = []);
     const env = { evt };
-    for (const rt of this.rts) {
-      const key = this.keyFor(rt, env);
-      if (key !== null) this.pourInto(rt, key, evt, now, env);
+    this.memo?.reset();
+    const cand = this.index.candidates(evt);
+    for (const i of cand ?? this.allIndices) {
+      const rt = this.rts[i]!;
+      const key = this.keyFor(rt, env, cand !== null);
+      if (key !== null) this.pourInto(rt, key, evt, now, env, undefined, undefined);
     }
     this.afterPour(now, out);
     return out;
@@ -159,11 +183,26 @@ export class BucketEngine {
   route(evt: PEvent): [number, string][] {
     const env = { evt };
     const routes: [number, string][] = [];
-    for (const rt of this.rts) {
-      const key = this.keyFor(rt, env);
-      if (key !== null) routes.push([rt.index, key]);
+    this.memo?.reset();
+    const cand = this.index.candidates(evt);
+    for (const i of cand ?? this.allIndices) {
+      const key = this.keyFor(this.rts[i]!, env, cand !== null);
+      if (key !== null) routes.push([i, key]);
     }
     return routes;
+  }
+
+  /** route() into a reusable PreparedRoutes (nothing pre-evaluated): no allocation per event. */
+  routeInto(evt: PEvent, out: PreparedRoutes): PreparedRoutes {
+    out.clear();
+    const env = { evt };
+    this.memo?.reset();
+    const cand = this.index.candidates(evt);
+    for (const i of cand ?? this.allIndices) {
+      const key = this.keyFor(this.rts[i]!, env, cand !== null);
+      if (key !== null) out.push(i, key, undefined, undefined);
+    }
+    return out;
   }
 
   /** Pours an event already routed by `route()`; same results as `pour(evt)`. */
@@ -176,10 +215,47 @@ export class BucketEngine {
     for (const [index, key] of routes) {
       const rt = this.rts[index];
       if (!rt) throw new RangeError(`pourRouted: no scenario #${index}`);
-      this.pourInto(rt, key, evt, now, env);
+      this.pourInto(rt, key, evt, now, env, undefined, undefined);
     }
     this.afterPour(now, out);
     return out;
+  }
+
+  /**
+   * Pours an event routed, clocked and pre-evaluated where it was parsed (pour records);
+   * same results as `pour(evt)`. `now` is `replayClock(evt)` (null: no usable time, the
+   * event is only counted; `marshaledTime` is then its text, for the warning); `evt` may be
+   * null when `routes` is empty (the event only advances the clock).
+   */
+  pourPrepared(evt: PEvent | null, now: GoTime | null, marshaledTime: string, routes: PreparedRoutes): OverflowResult[] {
+    this.st.events++;
+    if (this.live) now = this.opts.now();
+    if (now === null) {
+      this.noClock(marshaledTime);
+      return NO_RESULTS;
+    }
+    const n = routes.count;
+    if (n === 0) {
+      if (this.latest === null || isAfter(now, this.latest)) this.latest = now;
+      if (this.autoSweepEvery <= 0 || ++this.sinceSweep < this.autoSweepEvery) return NO_RESULTS;
+      this.sinceSweep = 0;
+      const swept: OverflowResult[] = [];
+      this.sweepInto(this.live ? this.opts.now() : this.latest, swept);
+      return swept;
+    }
+    if (evt === null) throw new TypeError('pourPrepared: an event with routes needs its event');
+    // Most pours overflow nothing: one scratch list instead of a fresh one per event.
+    const out = this.scratch;
+    out.length = 0;
+    this.out = out;
+    const env = { evt };
+    for (let j = 0; j < n; j++) {
+      const rt = this.rts[routes.index[j]!];
+      if (!rt) throw new RangeError(`pourPrepared: no scenario #${routes.index[j]}`);
+      this.pourInto(rt, routes.key[j]!, evt, now, env, routes.distinct[j], routes.cancel[j]);
+    }
+    this.afterPour(now, out);
+    return out.length === 0 ? NO_RESULTS : out.splice(0, out.length);
   }
 
   private afterPour(now: GoTime, out: OverflowResult[]): void {
@@ -190,18 +266,23 @@ export class BucketEngine {
     }
   }
 
-  /** Filter then groupby (spec §4.3); null = the event does not go to this scenario. */
-  private keyFor(rt: ScenarioRt, env: { evt: PEvent }): string | null {
-    let ok: unknown;
-    try {
-      ok = rt.spec.filter.run(env);
-    } catch (e) {
-      // 1.4.6 stops the engine here; a filter error is "no match" for us (spec §4.3).
-      this.st.filterErrors++;
-      this.warnOnce(`filter:${rt.index}`, `${rt.spec.name}: filter failed: ${(e as Error).message}`);
-      return null;
+  /**
+   * Filter then groupby (spec §4.3); null = the event does not go to this scenario.
+   * `indexed`: the route index selected this scenario for the event (its guard passed).
+   */
+  private keyFor(rt: ScenarioRt, env: { evt: PEvent }, indexed: boolean): string | null {
+    if (!(indexed && rt.guardOnly)) {
+      let ok: unknown;
+      try {
+        ok = this.memo ? this.memo.run(rt.index, env, rt.runFilter) : rt.runFilter(env);
+      } catch (e) {
+        // 1.4.6 stops the engine here; a filter error is "no match" for us (spec §4.3).
+        this.st.filterErrors++;
+        this.warnOnce(`filter:${rt.index}`, `${rt.spec.name}: filter failed: ${(e as Error).message}`);
+        return null;
+      }
+      if (ok !== true) return null;
     }
-    if (ok !== true) return null;
     if (!rt.spec.groupby) return '';
     let g: unknown;
     try {
@@ -252,13 +333,14 @@ export class BucketEngine {
 
   private clockOf(evt: PEvent): GoTime | null {
     if (this.live) return this.opts.now();
-    const t = evt.MarshaledTime === '' ? null : parseRFC3339(evt.MarshaledTime);
-    if (t === null) {
-      this.st.noTime++;
-      this.warnOnce('notime', `replay: event without a valid MarshaledTime ignored (is the dateparse enricher loaded?) '${evt.MarshaledTime}'`);
-      return null;
-    }
+    const t = replayClock(evt);
+    if (t === null) this.noClock(evt.MarshaledTime);
     return t;
+  }
+
+  private noClock(marshaledTime: string): void {
+    this.st.noTime++;
+    this.warnOnce('notime', `replay: event without a valid MarshaledTime ignored (is the dateparse enricher loaded?) '${marshaledTime}'`);
   }
 
   private isIdle(rt: ScenarioRt, row: BucketRow, now: GoTime): boolean {
@@ -266,7 +348,11 @@ export class BucketEngine {
     return row.lastTs !== null && rt.idleNs > 0 && diffNs(now, row.lastTs) > rt.idleNs;
   }
 
-  private pourInto(rt: ScenarioRt, key: string, evt: PEvent, now: GoTime, env: { evt: PEvent }): void {
+  /**
+   * `distinct` / `cancel`: the outcomes of distinctOf / cancelOf if already evaluated
+   * elsewhere (pour records), undefined to evaluate them here when they are reached.
+   */
+  private pourInto(rt: ScenarioRt, key: string, evt: PEvent, now: GoTime, env: { evt: PEvent }, distinct: string | null | undefined, cancel: boolean | string | undefined): void {
     const spec = rt.spec;
     let row = this.table.get(rt.index, key);
     if (row) {
@@ -296,15 +382,8 @@ export class BucketEngine {
     }
 
     if (spec.distinct) {
-      let v: unknown = '';
-      let failed = false;
-      try {
-        v = spec.distinct.run(env);
-      } catch {
-        failed = true; // spec §4.6: an error accepts the event
-      }
-      if (!failed) {
-        const value = typeof v === 'string' ? v : '';
+      const value = distinct === undefined ? distinctOf(spec, env) : distinct;
+      if (value !== null) {
         const seen = (row.seen ??= new Set());
         if (seen.has(value)) {
           this.st.distinctDropped++;
@@ -315,13 +394,10 @@ export class BucketEngine {
     }
 
     if (spec.cancelOn) {
-      let c: unknown = false;
-      try {
-        c = spec.cancelOn.run(env);
-      } catch (e) {
-        this.warnOnce(`cancel:${rt.index}`, `${spec.name}: cancel_on failed: ${(e as Error).message}`);
-      }
-      if (c === true) {
+      const c = cancel === undefined ? cancelOf(spec, env) : cancel;
+      if (typeof c === 'string') {
+        this.warnOnce(`cancel:${rt.index}`, `${spec.name}: cancel_on failed: ${c}`);
+      } else if (c) {
         this.table.remove(row);
         this.st.cancelled++;
         return;
@@ -345,8 +421,17 @@ export class BucketEngine {
   /** Alert, then overflow_filter, then blackhole (CrowdSec's processor order). */
   private finishOverflow(rt: ScenarioRt, row: BucketRow, kind: 'overflow' | 'timed'): void {
     this.st.overflows++;
+    const spec = rt.spec;
+    // Without overflow_filter, an overflow the blackhole refuses is dropped whatever its
+    // alert: only what decides between alertErrors and blackholed is checked, nothing built.
+    const silenced = !spec.overflowFilter && rt.blackhole !== null && row.ovflwTs !== null && rt.blackhole.silenced(row.groupKey, row.ovflwTs);
     let alert: OverflowAlert;
     try {
+      if (silenced) {
+        checkOverflowAlert(row);
+        this.st.blackholed++;
+        return;
+      }
       alert = buildOverflowAlert(row);
     } catch (e) {
       if (!(e instanceof AlertBuildError)) throw e;
@@ -354,7 +439,6 @@ export class BucketEngine {
       this.log('error', `overflow discarded: ${e.message}`);
       return;
     }
-    const spec = rt.spec;
     if (spec.overflowFilter) {
       let keep: unknown = true;
       try {
@@ -410,3 +494,61 @@ export function idleDuration(spec: ScenarioSpec): number {
   return spec.leakspeedNs;
 }
 
+const NO_RESULTS: OverflowResult[] = [];
+Object.freeze(NO_RESULTS);
+
+/** The clock of an event in replay: its MarshaledTime (null when missing or not RFC 3339). */
+export function replayClock(evt: PEvent): GoTime | null {
+  return evt.MarshaledTime === '' ? null : parseRFC3339(evt.MarshaledTime);
+}
+
+/**
+ * The `distinct` value of an event for a scenario, or null when there is nothing to compare:
+ * no distinct key, or its expression failed (spec §4.6: the event is then accepted). A
+ * non-string result counts as "".
+ */
+export function distinctOf(spec: ScenarioSpec, env: { evt: PEvent }): string | null {
+  if (!spec.distinct) return null;
+  try {
+    const v = spec.distinct.run(env);
+    return typeof v === 'string' ? v : '';
+  } catch {
+    return null;
+  }
+}
+
+/** The `cancel_on` outcome: true cancels the bucket; a string is the error message (no cancel). */
+export function cancelOf(spec: ScenarioSpec, env: { evt: PEvent }): boolean | string {
+  if (!spec.cancelOn) return false;
+  try {
+    return spec.cancelOn.run(env) === true;
+  } catch (e) {
+    return String((e as Error).message);
+  }
+}
+
+/**
+ * The routes of one event and what was evaluated for each where the event was parsed
+ * (distinctOf / cancelOf results; undefined = evaluate at pour time). Parallel arrays,
+ * reused from one event to the next by the reader of pour records.
+ */
+export class PreparedRoutes {
+  count = 0;
+  readonly index: number[] = [];
+  readonly key: string[] = [];
+  readonly distinct: (string | null | undefined)[] = [];
+  readonly cancel: (boolean | string | undefined)[] = [];
+
+  clear(): this {
+    this.count = 0;
+    return this;
+  }
+
+  push(index: number, key: string, distinct: string | null | undefined, cancel: boolean | string | undefined): void {
+    const j = this.count++;
+    this.index[j] = index;
+    this.key[j] = key;
+    this.distinct[j] = distinct;
+    this.cancel[j] = cancel;
+  }
+}

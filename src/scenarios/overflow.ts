@@ -141,16 +141,9 @@ export class AlertBuildError extends Error {}
  */
 export function buildOverflowAlert(row: BucketRow): OverflowAlert {
   const spec = row.spec;
-  const first = row.firstTs, ovflw = row.ovflwTs, last = row.lastTs;
-  if (!first || !ovflw || !last) throw new AlertBuildError(`${spec.name}: bucket has no timestamps`);
+  const { sources, scope } = checkOverflowAlert(row);
+  const first = row.firstTs!, ovflw = row.ovflwTs!, last = row.lastTs!;
   const queue = row.queue.Queue;
-  const sources = sourcesFromQueue(spec, queue);
-  if (sources.size === 0) throw new AlertBuildError(`${spec.name}: overflow without any source`);
-  let scope = '';
-  for (const s of sources.values()) {
-    if (scope === '') scope = s.scope;
-    else if (s.scope !== scope) throw new AlertBuildError(`${spec.name}: sources of mixed scopes (${scope}, ${s.scope})`);
-  }
   const who = sources.size === 1 ? sources.keys().next().value! : `${sources.size} sources`;
   const message = `${scope} ${who} performed '${spec.name}' (${row.totalCount} events over ${formatGoDuration(diffNs(ovflw, first))}) at ${formatGoString(last)}`;
   const events = eventsFromQueue(queue);
@@ -181,6 +174,23 @@ export function buildOverflowAlert(row: BucketRow): OverflowAlert {
     srcViews.set(value, view.Source);
   }
   return new OverflowAlert(row.Mapkey, row.Mapkey, spec.reprocess, srcViews, views);
+}
+
+/**
+ * The part of buildOverflowAlert that can fail: timestamps and sources. Throws the same
+ * AlertBuildError; used alone when the alert itself would be discarded anyway (blackhole).
+ */
+export function checkOverflowAlert(row: BucketRow): { sources: Map<string, LapiSource>; scope: string } {
+  const spec = row.spec;
+  if (!row.firstTs || !row.ovflwTs || !row.lastTs) throw new AlertBuildError(`${spec.name}: bucket has no timestamps`);
+  const sources = sourcesFromQueue(spec, row.queue.Queue);
+  if (sources.size === 0) throw new AlertBuildError(`${spec.name}: overflow without any source`);
+  let scope = '';
+  for (const s of sources.values()) {
+    if (scope === '') scope = s.scope;
+    else if (s.scope !== scope) throw new AlertBuildError(`${spec.name}: sources of mixed scopes (${scope}, ${s.scope})`);
+  }
+  return { sources, scope };
 }
 
 /** The OVFLW event that carries an alert to postoverflows (and back into buckets on reprocess). */
@@ -231,9 +241,12 @@ function sourcesFromQueue(spec: ScenarioSpec, queue: readonly PEvent[]): Map<str
   return out;
 }
 
+/** The Enriched keys ipSource reads (pour records send only these when no expression names Enriched). */
+export const SOURCE_ENRICHED_KEYS: readonly string[] = Object.freeze(['ASNumber', 'ASNNumber', 'ASNOrg', 'IsoCode', 'Latitude', 'Longitude']);
+
 function ipSource(spec: ScenarioSpec, evt: PEvent): LapiSource | null {
   const ipText = evt.Meta.get('source_ip') ?? '';
-  if (!parseIp(ipText)) throw new AlertBuildError(`${spec.name}: event has no valid Meta.source_ip ('${ipText}')`);
+  if (!validIp(ipText)) throw new AlertBuildError(`${spec.name}: event has no valid Meta.source_ip ('${ipText}')`);
   const src: LapiSource = { scope: spec.scope.type, value: ipText };
   const e = evt.Enriched;
   const asNumber = e.get('ASNumber') ?? e.get('ASNNumber');
@@ -248,9 +261,9 @@ function ipSource(spec: ScenarioSpec, evt: PEvent): LapiSource | null {
   if (Number.isFinite(lon) && lon !== 0) src.longitude = Math.fround(lon);
   const declared = evt.Meta.get('SourceRange') ?? '';
   if (declared !== '') {
-    const r = parseCidr(declared);
-    if (!r) throw new AlertBuildError(`${spec.name}: declared range '${declared}' of ${ipText} can't be parsed`);
-    src.range = `${formatIp(r.start, r.family)}/${r.prefix}`;
+    const range = rangeText(declared);
+    if (range === null) throw new AlertBuildError(`${spec.name}: declared range '${declared}' of ${ipText} can't be parsed`);
+    src.range = range;
   }
   if (spec.scope.type === 'Range') {
     const value = spec.scope.expression ? runScope(spec, evt) : src.range ?? '';
@@ -259,6 +272,41 @@ function ipSource(spec: ScenarioSpec, evt: PEvent): LapiSource | null {
     src.value = value;
   }
   return src;
+}
+
+// A queue mostly holds events of one source, and a source overflows several scenarios: the
+// (BigInt) address parsing of its IP and range is done once per text, not once per event.
+// Queues are mostly runs of one address, so the last answer is checked first.
+const ipValid = new Map<string, boolean>();
+const ranges = new Map<string, string | null>();
+const MEMO_MAX = 4096;
+let lastIp = '';
+let lastIpValid = false;
+let lastDeclared = '';
+let lastRange: string | null = null;
+
+function validIp(text: string): boolean {
+  if (text === lastIp) return lastIpValid;
+  let ok = ipValid.get(text);
+  if (ok === undefined) {
+    if (ipValid.size >= MEMO_MAX) ipValid.clear();
+    ipValid.set(text, (ok = parseIp(text) !== null));
+  }
+  lastIp = text;
+  return (lastIpValid = ok);
+}
+
+/** A declared range in canonical form (network address / prefix), null when unparsable. */
+function rangeText(declared: string): string | null {
+  if (declared === lastDeclared) return lastRange;
+  let r = ranges.get(declared);
+  if (r === undefined) {
+    const c = parseCidr(declared);
+    if (ranges.size >= MEMO_MAX) ranges.clear();
+    ranges.set(declared, (r = c ? `${formatIp(c.start, c.family)}/${c.prefix}` : null));
+  }
+  lastDeclared = declared;
+  return (lastRange = r);
 }
 
 /** Go marshals models.Source fields in alphabetical order; keep that for byte-exact JSON. */

@@ -46,9 +46,10 @@ export class BucketRow {
   /** bayesian: per-condition guillotine state of this instance. */
   guillotine: boolean[] | null = null;
   private mapkey: string | null = null;
-  /** Intrusive list links, owned by BucketTable. */
+  /** Intrusive list links and membership, owned by BucketTable. */
   prev: BucketRow | null = null;
   next: BucketRow | null = null;
+  inTable = false;
 
   constructor(readonly spec: ScenarioSpec, readonly scenarioIndex: number, readonly groupKey: string, queueLimit: number) {
     this.queue = { Queue: [], L: queueLimit };
@@ -99,28 +100,34 @@ export class BucketTable {
     return this.parts[scenarioIndex]!.map.get(key);
   }
 
-  /** Adds a fresh row at the back, evicting one first when the table is full. */
+  /**
+   * Adds a fresh row at the back, evicting one first when the table is full. The caller has
+   * removed any row of the same scenario and key first (the engine replaces a row only
+   * after removing it).
+   */
   insert(row: BucketRow): void {
     const part = this.parts[row.scenarioIndex]!;
     if (this.count >= this.maxRows) this.evictFor(part);
     part.map.set(row.groupKey, row);
     append(part, row);
+    row.inTable = true;
     this.count++;
   }
 
   /** Marks a row as just used: it moves to the back of its scenario's order. */
   touch(row: BucketRow): void {
     const part = this.parts[row.scenarioIndex]!;
-    if (part.tail === row || part.map.get(row.groupKey) !== row) return;
+    if (part.tail === row || !row.inTable) return;
     unlink(part, row);
     append(part, row);
   }
 
   remove(row: BucketRow): void {
+    if (!row.inTable) return;
     const part = this.parts[row.scenarioIndex]!;
-    if (part.map.get(row.groupKey) !== row) return;
     part.map.delete(row.groupKey);
     unlink(part, row);
+    row.inTable = false;
     this.count--;
   }
 

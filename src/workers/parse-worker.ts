@@ -12,7 +12,8 @@ import { batchText, forEachLine } from '../pipeline/batcher.js';
 import { PourRecordWriter } from '../pipeline/pour-records.js';
 import { enableRegexpBacktrackGuard } from '../grok/regexp-guard.js';
 import type { SharedGeo } from '../parse/enrichers/geoip.js';
-import { ALL_FIELDS, fieldNeeds, type FieldNeeds } from '../pipeline/field-needs.js';
+import { ALL_FIELDS, fieldNeeds } from '../pipeline/field-needs.js';
+import { PreparedRoutes } from '../scenarios/engine.js';
 
 export interface ParseWorkerData {
   configDir?: string;
@@ -42,9 +43,13 @@ const ready = DetectionEngine.create({
   warn: (m) => process.stderr.write(`warning: ${m}\n`),
 });
 
-let needs: FieldNeeds | null = null;
-function needsOf(engine: DetectionEngine): FieldNeeds {
-  return (needs ??= data.allFields ? ALL_FIELDS : fieldNeeds(engine.scenarios, engine.rules.postoverflows.set));
+let writer: PourRecordWriter | null = null;
+const routes = new PreparedRoutes();
+/** One writer per worker (its buffers are reused); distinct / cancel_on are evaluated here. */
+function writerOf(engine: DetectionEngine): PourRecordWriter {
+  if (writer) return writer;
+  const needs = data.allFields ? ALL_FIELDS : fieldNeeds(engine.scenarios, engine.rules.postoverflows.set);
+  return (writer = new PourRecordWriter(needs, engine.scenarios));
 }
 
 const labelCache = new Map<string, Map<string, string>>();
@@ -59,11 +64,11 @@ export default async function parseBatch(task: ParseTask): Promise<Uint8Array> {
   const engine = await ready;
   const labels = labelsOf(task.labels);
   const before = { ...engine.counters };
-  const out = new PourRecordWriter(needsOf(engine));
-  const route = engine.buckets;
+  const out = writerOf(engine);
+  const buckets = engine.buckets;
   forEachLine(batchText(task.bytes), (line) => {
     const evt = engine.parseLine(line, task.src, labels);
-    if (evt !== null) out.add(evt, route.route(evt));
+    if (evt !== null) out.add(evt, buckets.routeInto(evt, routes));
   });
   const c = engine.counters;
   const packed = out.finish({

@@ -1,75 +1,194 @@
 /**
  * Pour records survive the trip from a worker: every field an event carries after parsing
- * comes back equal (maps with their order, times, stage), routes too, and events that no
- * scenario wants come back as clock-only records.
+ * comes back equal (maps with their order, times, stage), routes too, with the clock parsed
+ * from MarshaledTime; distinct / cancel_on outcomes evaluated in the worker come back per
+ * route; events no scenario wants come back as clock-only records without an event object;
+ * events without a usable clock as counted-only records.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ExpectMode, newLogEvent } from '../../src/core/event.js';
-import { decodePourRecords, PourRecordWriter } from '../../src/pipeline/pour-records.js';
+import { ExpectMode, newLogEvent, PEvent } from '../../src/core/event.js';
+import { parseRFC3339, type GoTime } from '../../src/core/gotime.js';
+import { PourBatch, PourRecordWriter } from '../../src/pipeline/pour-records.js';
+import { PreparedRoutes } from '../../src/scenarios/engine.js';
+import { compileExpr } from '../../src/expr/index.js';
+import type { ScenarioSpec } from '../../src/config/scenario.js';
 
-test('pour records: round trip of routed and clock-only events, with counts', () => {
-  const labels = new Map([['type', 'syslog']]);
+const COUNTS = { lines: 10, parsed: 7, unparsed: 2, whitelisted: 1, dropped: 0 };
+
+function routes(...rs: [number, string][]): PreparedRoutes {
+  const r = new PreparedRoutes();
+  for (const [i, k] of rs) r.push(i, k, undefined, undefined);
+  return r;
+}
+
+interface Rec { evt: PEvent | null; now: GoTime | null; mt: string; routes: { index: number; key: string; distinct: unknown; cancel: unknown }[] }
+
+function records(buf: Uint8Array, src: string, labels: Map<string, string>, mode: number): { batch: PourBatch; recs: Rec[] } {
+  const batch = PourBatch.read(buf);
+  const recs: Rec[] = [];
+  batch.forEach(src, labels, mode, (evt, now, mt, r) => {
+    const rs = [];
+    for (let j = 0; j < r.count; j++) rs.push({ index: r.index[j]!, key: r.key[j]!, distinct: r.distinct[j], cancel: r.cancel[j] });
+    recs.push({ evt, now, mt, routes: rs });
+  });
+  return { batch, recs };
+}
+
+function sshEvent(labels: Map<string, string>): PEvent {
   const a = newLogEvent('Feb 12 14:10:21 host sshd[1]: Failed password for root from 8.8.8.8 port 22 ssh2 é😀', { src: '/var/log/auth.log', labels, time: new Date(1_700_000_000_123), mode: ExpectMode.TIMEMACHINE });
   a.Stage = 's02-enrich';
   a.Time = new Date(1_700_000_001_456);
-  a.MarshaledTime = '2026-02-12T14:10:21Z';
+  a.MarshaledTime = '2026-02-12T14:10:21.5+01:00';
   a.StrTime = 'Feb 12 14:10:21';
   a.StrTimeFormat = '';
   a.Process = true;
   a.Parsed.set('program', 'sshd').set('message', 'Failed password…').set('empty', '');
-  a.Enriched.set('MarshaledTime', '2026-02-12T14:10:21Z');
+  a.Enriched.set('MarshaledTime', '2026-02-12T14:10:21Z').set('ASNumber', '15169').set('IsoCode', 'US');
   a.Meta.set('source_ip', '8.8.8.8').set('service', 'ssh');
+  return a;
+}
+
+test('pour records: round trip of routed, clock-only and clockless events, with counts', () => {
+  const labels = new Map([['type', 'syslog']]);
+  const a = sshEvent(labels);
   const b = newLogEvent('other', { src: '/var/log/auth.log', labels });
   b.MarshaledTime = '2026-02-12T14:10:22Z';
+  const c = newLogEvent('no time', { labels });
+  c.MarshaledTime = 'not a time';
 
   const w = new PourRecordWriter();
-  w.add(a, [[0, '8.8.8.8'], [3, '']]);
-  w.add(b, []);
-  const buf = w.finish({ lines: 10, parsed: 7, unparsed: 2, whitelisted: 1, dropped: 0 });
-  assert.ok(buf.buffer.byteLength === buf.byteLength, 'a buffer of its own (movable)');
+  w.add(a, routes([0, '8.8.8.8'], [3, '']));
+  w.add(b, routes());
+  w.add(c, routes([1, 'x']));
+  const buf = w.finish(COUNTS);
+  assert.equal(buf.buffer.byteLength, buf.byteLength, 'a buffer of its own (movable)');
 
-  const d = decodePourRecords(buf, '/var/log/auth.log', labels, ExpectMode.TIMEMACHINE);
-  assert.deepEqual(d.counts, { lines: 10, parsed: 7, unparsed: 2, whitelisted: 1, dropped: 0 });
-  assert.equal(d.events.length, 2);
-  const [ra, rb] = d.events;
-  assert.deepEqual(ra!.routes, [[0, '8.8.8.8'], [3, '']]);
-  const e = ra!.evt;
+  const { batch, recs } = records(buf, '/var/log/auth.log', labels, ExpectMode.TIMEMACHINE);
+  assert.deepEqual(batch.counts, COUNTS);
+  assert.equal(batch.events, 3);
+  const [ra, rb, rc] = recs;
+  assert.deepEqual(ra!.routes, [{ index: 0, key: '8.8.8.8', distinct: undefined, cancel: undefined }, { index: 3, key: '', distinct: undefined, cancel: undefined }]);
+  assert.deepEqual(ra!.now, parseRFC3339(a.MarshaledTime));
+  assert.equal(ra!.mt, a.MarshaledTime);
+  const e = ra!.evt!;
   assert.equal(e.Line.Raw, a.Line.Raw);
   assert.equal(e.Line.Src, '/var/log/auth.log');
   assert.equal(e.Line.Time.getTime(), 1_700_000_000_123);
   assert.deepEqual(e.Line.Labels, labels);
-  assert.notEqual(e.Line.Labels, labels, 'each event owns its labels map');
+  assert.notEqual(e.Line.Labels, labels, 'not the caller\'s labels map');
   assert.equal(e.Time!.getTime(), 1_700_000_001_456);
   for (const k of ['Stage', 'MarshaledTime', 'StrTime', 'StrTimeFormat', 'ExpectMode', 'Type', 'Whitelisted', 'Process'] as const) assert.equal(e[k], a[k], k);
   assert.deepEqual([...e.Parsed], [...a.Parsed]);
   assert.deepEqual([...e.Enriched], [...a.Enriched]);
   assert.deepEqual([...e.Meta], [...a.Meta]);
+  // No scenario wants b: a clock, no event object.
+  assert.equal(rb!.evt, null);
   assert.deepEqual(rb!.routes, []);
-  assert.equal(rb!.evt.MarshaledTime, '2026-02-12T14:10:22Z');
+  assert.deepEqual(rb!.now, parseRFC3339('2026-02-12T14:10:22Z'));
+  // c has no usable clock: counted only, its text kept for the warning.
+  assert.deepEqual(rc, { evt: null, now: null, mt: 'not a time', routes: [] });
 
   // The writer starts over after finish().
-  const empty = decodePourRecords(w.finish({ lines: 0, parsed: 0, unparsed: 0, whitelisted: 0, dropped: 0 }), 's', labels, 0);
-  assert.deepEqual(empty.events, []);
+  const empty = records(w.finish({ lines: 0, parsed: 0, unparsed: 0, whitelisted: 0, dropped: 0 }), 's', labels, 0);
+  assert.equal(empty.batch.events, 0);
+  assert.deepEqual(empty.recs, []);
+});
+
+test('pour records: events of a batch share one clock object per time and one labels map', () => {
+  const labels = new Map([['type', 'syslog']]);
+  const w = new PourRecordWriter();
+  for (let i = 0; i < 3; i++) w.add(sshEvent(labels), routes([0, 'k']));
+  const { recs } = records(w.finish(COUNTS), 's', labels, 1);
+  assert.equal(recs[0]!.now, recs[2]!.now);
+  assert.equal(recs[0]!.evt!.Line.Labels, recs[1]!.evt!.Line.Labels);
 });
 
 test('pour records: fields nothing reads on the main thread are left out', () => {
   const labels = new Map([['type', 'nginx']]);
-  const a = newLogEvent('GET / HTTP/1.1', { labels });
-  a.Parsed.set('verb', 'GET');
-  a.Meta.set('http_verb', 'GET');
-  a.MarshaledTime = '2026-02-12T14:10:21Z';
+  const a = sshEvent(labels);
+  a.Enriched.set('Latitude', '1.5').set('IsInEU', 'false');
   const full = new PourRecordWriter();
-  full.add(a, [[1, 'k']]);
-  const lean = new PourRecordWriter({ raw: false, parsed: false });
-  lean.add(a, [[1, 'k']]);
-  const counts = { lines: 1, parsed: 1, unparsed: 0, whitelisted: 0, dropped: 0 };
-  const f = full.finish(counts);
-  const l = lean.finish(counts);
+  full.add(a, routes([1, 'k']));
+  const lean = new PourRecordWriter({ raw: false, parsed: false, enriched: false });
+  lean.add(a, routes([1, 'k']));
+  const f = full.finish(COUNTS);
+  const l = lean.finish(COUNTS);
   assert.ok(l.length < f.length);
-  const e = decodePourRecords(l, 's', labels, 0).events[0]!.evt;
+  const e = records(l, 's', labels, 0).recs[0]!.evt!;
   assert.equal(e.Line.Raw, '');
   assert.equal(e.Parsed.size, 0);
-  assert.deepEqual([...e.Meta], [['http_verb', 'GET']]);
-  assert.equal(e.MarshaledTime, '2026-02-12T14:10:21Z');
+  assert.deepEqual([...e.Meta], [...a.Meta]);
+  // Only what the alert builder reads of Enriched.
+  assert.deepEqual(Object.fromEntries(e.Enriched), { ASNumber: '15169', IsoCode: 'US', Latitude: '1.5' });
+  assert.equal(e.MarshaledTime, a.MarshaledTime);
+});
+
+test('pour records: distinct and cancel_on are evaluated in the writer, per route', () => {
+  const ex = (s: string) => compileExpr(s, { env: ['evt'] });
+  const spec = (o: Partial<ScenarioSpec>) => ({ type: 'leaky', distinct: null, cancelOn: null, ...o }) as unknown as ScenarioSpec;
+  const scenarios = [
+    spec({ distinct: ex('evt.Meta.source_ip'), cancelOn: ex("evt.Meta.service == 'ssh'") }),
+    spec({ distinct: ex("evt.Meta.nope + 'x'"), cancelOn: ex("evt.Meta.service == 'x'") }),
+    spec({ distinct: ex('evt.Overflow.Mapkey'), cancelOn: ex('evt.Overflow.Reprocess') }),
+    spec({ type: 'trigger', distinct: ex('evt.Meta.source_ip'), cancelOn: ex('true') }),
+    spec({}),
+  ];
+  const labels = new Map([['type', 'syslog']]);
+  const a = sshEvent(labels);
+  const w = new PourRecordWriter(undefined, scenarios);
+  w.add(a, routes([0, 'a'], [1, 'b'], [2, 'c'], [3, 'd'], [4, 'e']));
+  const rs = records(w.finish(COUNTS), 's', labels, 1).recs[0]!.routes;
+  assert.deepEqual(rs[0], { index: 0, key: 'a', distinct: '8.8.8.8', cancel: true });
+  assert.deepEqual(rs[1], { index: 1, key: 'b', distinct: 'x', cancel: false });
+  // A failing distinct accepts the event (null: nothing to compare); a failing cancel_on carries its message.
+  assert.equal(rs[2]!.distinct, null);
+  assert.equal(typeof rs[2]!.cancel, 'string');
+  assert.ok((rs[2]!.cancel as string).length > 0);
+  // Triggers overflow before distinct / cancel_on.
+  assert.deepEqual(rs[3], { index: 3, key: 'd', distinct: null, cancel: false });
+  assert.deepEqual(rs[4], { index: 4, key: 'e', distinct: null, cancel: false });
+});
+
+test('pour records: a buffer that is not one is refused', () => {
+  assert.throws(() => PourBatch.read(new Uint8Array(8)), /truncated/);
+  assert.throws(() => PourBatch.read(new Uint8Array(64)), /magic/);
+  const w = new PourRecordWriter();
+  const buf = w.finish(COUNTS);
+  assert.throws(() => PourBatch.read(buf.subarray(0, buf.length - 1)), /sizes/);
+});
+
+test('pour records: lazy events (no expression reaches a whole event) read like plain ones', () => {
+  const labels = new Map([['type', 'syslog']]);
+  const a = sshEvent(labels);
+  const needs = { raw: true, parsed: true, enriched: true };
+  const lazyW = new PourRecordWriter(needs);
+  const plainW = new PourRecordWriter({ ...needs, wholeEvents: true });
+  lazyW.add(a, routes([0, 'k']));
+  plainW.add(a, routes([0, 'k']));
+  const lazy = records(lazyW.finish(COUNTS), 's', labels, ExpectMode.TIMEMACHINE);
+  const plain = records(plainW.finish(COUNTS), 's', labels, ExpectMode.TIMEMACHINE);
+  assert.equal(lazy.batch.lazy, true);
+  assert.equal(plain.batch.lazy, false);
+  const l = lazy.recs[0]!.evt!;
+  const p = plain.recs[0]!.evt!;
+  assert.ok(p instanceof PEvent);
+  assert.equal(l instanceof PEvent, false, 'a PooledEvent');
+  for (const k of ['Type', 'ExpectMode', 'Whitelisted', 'WhitelistReason', 'Stage', 'Overflow', 'StrTime', 'StrTimeFormat', 'MarshaledTime', 'Process'] as const) assert.equal(l[k], p[k], k);
+  assert.deepEqual(l.Line, p.Line);
+  assert.equal(l.Time!.getTime(), p.Time!.getTime());
+  for (const k of ['Meta', 'Enriched', 'Parsed'] as const) {
+    assert.deepEqual([...l[k]], [...p[k]], k);
+    assert.equal(l[k], l[k], `${k} is built once`);
+  }
+  assert.equal(l.GetMeta('source_ip'), '8.8.8.8');
+  assert.equal(l.GetType(), 'log');
+  // Expressions read it through getters and methods, as they read a PEvent.
+  for (const src of ["evt.Meta.source_ip + evt.Parsed.program + evt.Enriched.IsoCode", "evt.GetMeta('service')", "evt.Line.Labels.type + evt.Stage", 'len(evt.Meta)']) {
+    const ex = compileExpr(src, { env: ['evt'] });
+    assert.deepEqual(ex.run({ evt: l }), ex.run({ evt: p }), src);
+  }
+  // Assignments replace a map, as on a PEvent.
+  l.Meta = new Map([['x', 'y']]);
+  assert.equal(l.GetMeta('x'), 'y');
 });

@@ -4,7 +4,7 @@
  * presented key, which reveals nothing about how many leading characters it shares with a
  * real key. The final comparison is constant-time anyway.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** 32 hex chars (16 random bytes), the length `cscli bouncers add` generates. */
 export function generateApiKey(bytes = 16): string {
@@ -12,13 +12,14 @@ export function generateApiKey(bytes = 16): string {
 }
 
 export function hashApiKey(key: string): string {
-  return createHash('sha512').update(key, 'utf8').digest('hex');
+  // One-shot crypto.hash: half the cost of a Hash object, and it runs on every bouncer request.
+  return hash('sha512', key, 'hex');
 }
 
 /** Constant-time equality of two hex digests (false, without early exit, on length mismatch). */
-export function digestsEqual(a: string, b: string): boolean {
+export function digestsEqual(a: string, b: string | Buffer): boolean {
   const ba = Buffer.from(a, 'utf8');
-  const bb = Buffer.from(b, 'utf8');
+  const bb = typeof b === 'string' ? Buffer.from(b, 'utf8') : b;
   if (ba.length !== bb.length) {
     timingSafeEqual(ba, ba); // same work as a real comparison
     return false;

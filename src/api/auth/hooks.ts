@@ -6,10 +6,12 @@ import type { TLSSocket } from 'node:tls';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { parseIp, rangeContains, type IpRange } from '../../core/ip.js';
 import type { ApiContext } from '../context.js';
+import type { BouncerRecord } from '../credentials.js';
 import { Errors, jwtError } from '../errors.js';
 import { JWT_MESSAGES, verifyJwt } from './jwt.js';
 
 type Hook = (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
+export type CallbackHook = (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => void;
 
 /** `type/version` from a User-Agent such as `crowdsec-firewall-bouncer/v0.0.25`. */
 export function splitUserAgent(ua: string | undefined): { type: string; version: string } | null {
@@ -37,33 +39,55 @@ export function inRanges(ip: string, ranges: readonly IpRange[]): boolean {
   return ranges.some((r) => r.family === v.family && rangeContains(r, v.value));
 }
 
-/** Bouncers: `X-Api-Key`, or a client certificate with an allowed OU. 403 otherwise. */
-export function bouncerAuth(ctx: ApiContext): Hook {
-  return async (req) => {
-    ctx.refresh();
-    const now = ctx.now();
-    const ua = splitUserAgent(req.headers['user-agent']);
-    const cert = ctx.tlsAuth ? peerCertificate(req) : null;
-    let b;
-    if (cert && cert.ou.some((o) => ctx.tlsAuth!.bouncersAllowedOu.includes(o))) {
-      const name = `${cert.cn}@${req.clientIp}`;
-      b = ctx.creds.getBouncer(name);
-      if (!b) b = (await ctx.creds.addBouncer(name, { authType: 'tls', ip: req.clientIp, now })).bouncer;
-      if (b.authType !== 'tls') throw Errors.forbidden();
-    } else {
+/**
+ * Bouncers: `X-Api-Key`, or a client certificate with an allowed OU. 403 otherwise.
+ * API keys go through the in-memory cache (auth/bouncer-cache.ts: hashed, constant-time
+ * compared, re-read from the store at least every 500 ms), so a live bouncer's lookup
+ * costs no store read; `req.bouncer` may be that shared cached record. A callback-style
+ * hook: the API-key path is synchronous and needs no promise per request.
+ */
+export function bouncerAuth(ctx: ApiContext): CallbackHook {
+  return (req, _reply, done) => {
+    let b: BouncerRecord | undefined;
+    try {
+      const cert = ctx.tlsAuth ? peerCertificate(req) : null;
+      if (cert && cert.ou.some((o) => ctx.tlsAuth!.bouncersAllowedOu.includes(o))) {
+        tlsBouncer(ctx, req, cert.cn).then((tb) => admitBouncer(ctx, req, tb)).then(() => done(), done);
+        return;
+      }
       const key = req.headers['x-api-key'];
       if (typeof key !== 'string' || key === '') throw Errors.forbidden();
-      b = ctx.creds.findBouncerByKey(key);
+      b = ctx.bouncers.find(key);
       if (!b) throw Errors.forbidden();
+      admitBouncer(ctx, req, b);
+    } catch (e) {
+      done(e as Error);
+      return;
     }
-    if (b.ipAddress !== req.clientIp || (ua && (ua.type !== b.type || ua.version !== b.version))) {
-      const patch = { ipAddress: req.clientIp, ...(ua ? { type: ua.type, version: ua.version } : {}) };
-      Object.assign(b, patch);
-      void ctx.creds.touchBouncer(b.name, patch, now).catch((e: Error) => ctx.log.warn(`bouncer ${b.name}: ${e.message}`));
-    }
-    req.bouncer = b;
-    ctx.metrics?.bouncerRequest(b.name, req);
+    done();
   };
+}
+
+/** The bouncer of a verified client certificate, created on first sight (as CrowdSec does). */
+async function tlsBouncer(ctx: ApiContext, req: FastifyRequest, cn: string): Promise<BouncerRecord> {
+  ctx.refresh();
+  const name = `${cn}@${req.clientIp}`;
+  const b = ctx.creds.getBouncer(name) ?? (await ctx.creds.addBouncer(name, { authType: 'tls', ip: req.clientIp, now: ctx.now() })).bouncer;
+  if (b.authType !== 'tls') throw Errors.forbidden();
+  return b;
+}
+
+function admitBouncer(ctx: ApiContext, req: FastifyRequest, b: BouncerRecord): void {
+  const ua = splitUserAgent(req.headers['user-agent']);
+  if (b.ipAddress !== req.clientIp || (ua && (ua.type !== b.type || ua.version !== b.version))) {
+    // Bookkeeping, written only when it changes and not awaited (README "Bookkeeping writes").
+    const patch = { ipAddress: req.clientIp, ...(ua ? { type: ua.type, version: ua.version } : {}) };
+    Object.assign(b, patch);
+    const name = b.name;
+    void ctx.creds.touchBouncer(name, patch, ctx.now()).catch((e: Error) => ctx.log.warn(`bouncer ${name}: ${e.message}`));
+  }
+  req.bouncer = b;
+  ctx.metrics?.bouncerRequest(b.name, req);
 }
 
 /** The token as gin-jwt looks it up: header, then `?token=`, then cookie `jwt`. */

@@ -3,40 +3,90 @@
  * GET /v1/decisions/stream (startup / new / deleted deltas per bouncer).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { parseDecisionQuery, parseStreamQuery } from '../../decisions/filters.js';
+import { compileAddress, parseDecisionQuery, parseStreamQuery, type DecisionFilter } from '../../decisions/filters.js';
+import type { DecisionRecord } from '../../decisions/records.js';
 import type { ApiContext } from '../context.js';
 import { bouncerAuth } from '../auth/hooks.js';
+import { Errors } from '../errors.js';
 import { decisionListOut, streamOut } from '../schemas.js';
 import { streamDelta } from '../stream.js';
 import { bouncerDecision } from '../views.js';
 
 /** last_pull of GET /v1/decisions is written at most this often (a write per lookup would cost an fsync). */
 const LAST_PULL_EVERY_MS = 60_000;
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * The live bouncer's query, `?ip=X` and nothing else, as parseDecisionQuery would read it,
+ * or null for any other query. IPv4 text is validated by the active set's own parser, which
+ * accepts exactly what the store's does and throws the store's error otherwise; other text
+ * (IPv6, CIDR) is checked here with the store's parser.
+ */
+function ipOnlyFilter(q: Record<string, unknown>): DecisionFilter | null {
+  let ip: unknown;
+  let n = 0;
+  for (const k in q) {
+    if (k !== 'ip' || ++n > 1) return null;
+    ip = q[k];
+  }
+  if (typeof ip !== 'string' || ip === '') return null;
+  if (ip.indexOf(':') >= 0 || ip.indexOf('/') >= 0) compileAddress(ip, undefined);
+  return { status: 'active', excludeSimulated: true, ip };
+}
+
+/** The answer's bytes without the schema serializer: the views carry Go's key order, so the bytes are the same. */
+function listBody(list: readonly DecisionRecord[], now: number): string {
+  if (list.length === 0) return 'null';
+  if (list.length === 1) return '[' + JSON.stringify(bouncerDecision(list[0]!, now)) + ']';
+  return JSON.stringify(list.map((d) => bouncerDecision(d, now)));
+}
 
 export function bouncerDecisionRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const auth = bouncerAuth(ctx);
   const empty = async (_req: FastifyRequest, reply: FastifyReply) => reply.code(200).send();
 
-  app.get('/v1/decisions', { onRequest: auth, exposeHeadRoute: false, schema: { response: { 200: decisionListOut } } }, async (req, reply) => {
+  // Synchronous handler: the hot path awaits nothing, so it needs no promise per request.
+  app.get('/v1/decisions', { onRequest: auth, exposeHeadRoute: false, schema: { response: { 200: decisionListOut } } }, (req, reply) => {
     const now = ctx.now();
-    const f = parseDecisionQuery(req.query as Record<string, string>);
-    // ip/range lookups (the live-bouncer hot path) come from the in-memory set; the rest from the store.
-    const list = ctx.activeSet?.lookup(f, now) ?? ctx.store.listDecisions(f, now);
     const b = req.bouncer!;
+    const query = req.query as Record<string, unknown>;
+    // Hot path (a live bouncer asking about one address): answered by the in-memory set and
+    // written out directly; anything else goes through the general filter and the store.
+    const hot = ctx.activeSet?.ready ? ipOnlyFilter(query) : null;
+    let list: DecisionRecord[] | null = hot ? ctx.activeSet!.lookup(hot, now) : null;
+    let body: string | null = null;
+    if (list !== null) body = listBody(list, now);
+    else {
+      const f = parseDecisionQuery(query as Record<string, string>);
+      list = ctx.activeSet?.lookup(f, now) ?? null;
+      if (list === null) {
+        ctx.refresh();
+        list = ctx.store.listDecisions(f, now);
+      }
+    }
     ctx.metrics?.decisionsServed(b.name, list.length > 0);
     if (now - b.lastPull >= LAST_PULL_EVERY_MS) {
-      void ctx.creds.touchBouncer(b.name, { lastPull: now }, now).catch((e: Error) => ctx.log.warn(e.message));
+      // b may be the cached record shared by this bouncer's requests: mark it so that the
+      // next lookups do not write again.
+      b.lastPull = now;
+      const name = b.name;
+      void ctx.creds.touchBouncer(name, { lastPull: now }, now).catch((e: Error) => ctx.log.warn(`bouncer ${name}: ${e.message}`));
     }
-    reply.send(list.length ? list.map((d) => bouncerDecision(d, now)) : null);
+    if (body !== null) reply.type(JSON_TYPE).send(body);
+    else reply.send(list.length ? list.map((d) => bouncerDecision(d, now)) : null);
   });
   app.head('/v1/decisions', { onRequest: auth }, empty);
 
   app.get('/v1/decisions/stream', { onRequest: auth, exposeHeadRoute: false, schema: { response: { 200: streamOut } } }, async (req, reply) => {
     const now = ctx.now();
-    const b = req.bouncer!;
+    // The pull state (last_pull, cursor) is read fresh: the auth cache may hold an older copy.
+    ctx.refresh();
+    const b = ctx.creds.getBouncer(req.bouncer!.name);
+    if (!b || b.keyHash !== req.bouncer!.keyHash) throw Errors.forbidden();
     const q = parseStreamQuery(req.query as Record<string, string>);
     const delta = streamDelta(ctx.store, q, { lastPull: b.lastPull, cursor: b.streamCursor }, now, ctx.activeSet);
     await ctx.creds.touchBouncer(b.name, { lastPull: delta.next.lastPull, streamCursor: delta.next.cursor }, now);
+    req.bouncer!.lastPull = delta.next.lastPull;
     const body = {
       deleted: delta.deleted.length ? delta.deleted.map((d) => bouncerDecision(d, now)) : null,
       new: delta.new.length ? delta.new.map((d) => bouncerDecision(d, now)) : null,
@@ -44,7 +94,7 @@ export function bouncerDecisionRoutes(app: FastifyInstance, ctx: ApiContext): vo
     // A startup stream can carry 100k decisions: V8's JSON.stringify is several times faster
     // than the schema serializer on lists that long, and the views already have Go's key
     // order, so the bytes are the same (the schema still documents the shape).
-    reply.type('application/json; charset=utf-8').send(JSON.stringify(body));
+    reply.type(JSON_TYPE).send(JSON.stringify(body));
   });
   app.head('/v1/decisions/stream', { onRequest: auth }, empty);
 }

@@ -12,7 +12,10 @@ import { usageMetricsBody } from '../schemas.js';
 export function usageMetricsRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const bouncer = bouncerAuth(ctx);
   const machine = machineAuth(ctx);
-  const auth = (req: FastifyRequest, reply: FastifyReply) => (req.headers['x-api-key'] !== undefined ? bouncer(req, reply) : machine(req, reply));
+  const auth = (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void => {
+    if (req.headers['x-api-key'] !== undefined) bouncer(req, reply, done);
+    else machine(req, reply).then(() => done(), done);
+  };
   app.post('/v1/usage-metrics', { onRequest: auth, schema: { body: usageMetricsBody }, config: { validationStatus: 400 } }, async (_req, reply) => {
     reply.code(201).send();
   });

@@ -1,0 +1,195 @@
+/**
+ * The Local API's per-request savings: bouncers authenticated from an in-memory cache
+ * (still hashed and compared in constant time, refused within a bounded time once deleted,
+ * even by another process), the `?ip=` hot path written without the schema serializer
+ * (same bytes as the general path), and last-pull bookkeeping written at most once a
+ * minute instead of once per request.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { BouncerKeyCache } from '../../src/api/auth/bouncer-cache.js';
+import { Credentials } from '../../src/api/credentials.js';
+import { alertFor, decisionFor } from '../decisions/support.js';
+import { harness, type Harness } from './support.js';
+
+const root = new URL('../..', import.meta.url).pathname;
+
+function cli(args: string[]): Promise<void> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args], { cwd: root });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  return new Promise((res, rej) => child.on('exit', (code) => (code === 0 ? res() : rej(new Error(`palisade ${args.join(' ')}: exit ${code}: ${err}`)))));
+}
+
+test('cache: a valid key is read from the store once per revalidation period; wrong keys are never cached', async () => {
+  const h = await harness();
+  try {
+    const creds = h.server.ctx.creds;
+    const { key } = await creds.addBouncer('fw');
+    let t = 0;
+    let refreshes = 0;
+    const cache = new BouncerKeyCache(creds, () => refreshes++, { maxAgeMs: 500, clock: () => t });
+    for (let i = 0; i < 100; i++) assert.equal(cache.find(key)?.name, 'fw');
+    assert.equal(cache.storeReads, 1, 'one store read for 100 lookups');
+    assert.equal(refreshes, 1, 'the store read is done on a fresh snapshot');
+    t = 499;
+    cache.find(key);
+    assert.equal(cache.storeReads, 1);
+    t = 500;
+    assert.equal(cache.find(key)?.name, 'fw');
+    assert.equal(cache.storeReads, 2, 'revalidated after maxAgeMs');
+    // Wrong keys: refused, each asks the store, none is remembered.
+    for (let i = 0; i < 50; i++) assert.equal(cache.find(key.slice(0, -2) + (i + 10).toString(16)), undefined);
+    assert.equal(cache.storeReads, 52);
+    assert.equal(cache.size, 1);
+    assert.equal(cache.find(''), undefined);
+    // A TLS bouncer has no key hash: no key matches it.
+    await creds.addBouncer('cert@127.0.0.1', { authType: 'tls' });
+    assert.equal(cache.size, 1);
+  } finally {
+    await h.cleanup();
+  }
+});
+
+test('cache: deleting through this process refuses the key at once; size is bounded', async () => {
+  const h = await harness();
+  try {
+    const creds = h.server.ctx.creds;
+    const keys: string[] = [];
+    for (let i = 0; i < 3; i++) keys.push((await creds.addBouncer(`fw${i}`)).key);
+    const cache = new BouncerKeyCache(creds, () => {}, { maxAgeMs: 60_000, maxEntries: 2 });
+    for (const k of keys) assert.ok(cache.find(k));
+    assert.equal(cache.size, 2, 'the oldest entry was dropped');
+    for (const k of keys) assert.ok(cache.find(k), 'an evicted bouncer still authenticates (from the store)');
+    assert.ok(cache.find(keys[2]!));
+    assert.equal(await creds.deleteBouncer('fw2'), true);
+    assert.equal(cache.find(keys[2]!), undefined, 'refused at once despite the 60 s revalidation period');
+    // Another Credentials instance on the same store (no notification): bounded by maxAgeMs only.
+    const other = new Credentials(h.store);
+    const { key } = await other.addBouncer('late');
+    assert.equal(cache.find(key)?.name, 'late');
+  } finally {
+    await h.cleanup();
+  }
+});
+
+test('a bouncer deleted by another process (palisade bouncers delete) is refused within 1 s', { timeout: 60_000 }, async () => {
+  const h = await harness({ realClock: true });
+  try {
+    const { url } = await h.server.listen();
+    const { key } = await h.server.ctx.creds.addBouncer('fw');
+    const status = async () => (await fetch(`${url}/v1/decisions?ip=1.2.3.4`, { headers: { 'X-Api-Key': key } })).status;
+    // Warm the cache: these are answered from memory.
+    const before = h.server.ctx.bouncers.storeReads;
+    for (let i = 0; i < 50; i++) assert.equal(await status(), 200);
+    assert.ok(h.server.ctx.bouncers.storeReads - before <= 3, `cached: ${h.server.ctx.bouncers.storeReads - before} store reads for 50 requests`);
+    // Keep asking (so the cache stays warm) while the CLI deletes; note when the deletion is
+    // visible in the store and when the API first refuses the key.
+    const deletion = cli(['bouncers', 'delete', 'fw', '--data-dir', h.dir]);
+    let cliDone = false;
+    void deletion.then(() => (cliDone = true), () => (cliDone = true));
+    let goneAt = -1, refusedAt = -1, acceptedWhileGone = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < 30_000 && (refusedAt < 0 || !cliDone)) {
+      const code = await status();
+      const now = performance.now();
+      h.store.refresh();
+      if (goneAt < 0 && h.server.ctx.creds.getBouncer('fw') === undefined) goneAt = now;
+      if (code === 200 && goneAt >= 0) acceptedWhileGone++;
+      if (code === 403 && refusedAt < 0) refusedAt = now;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await deletion;
+    assert.ok(goneAt >= 0 && refusedAt >= 0, `deletion seen: ${goneAt >= 0}, refused: ${refusedAt >= 0}`);
+    assert.ok(refusedAt - goneAt <= 1000, `refused ${(refusedAt - goneAt).toFixed(0)} ms after the deletion was committed`);
+    assert.ok(acceptedWhileGone < 100, 'the cache trusted the deleted key for a bounded time only');
+    for (let i = 0; i < 5; i++) assert.equal(await status(), 403, 'and it stays refused');
+  } finally {
+    await h.cleanup();
+  }
+});
+
+interface Answer { status: number; type: string | undefined; body: string }
+
+test('GET /v1/decisions?ip= hot path writes the same bytes as the general path (hits, misses, errors, odd strings)', async () => {
+  const h = await harness();
+  try {
+    const now = h.clock.t;
+    const odd = 'odd "quoted" \\ back\tslash \u0001 ctrl </script> é ü 中文 😀 \u2028';
+    await h.store.addAlerts([
+      { alert: alertFor('10.1.0.0/16', { scope: 'Range', stopAt: now }), decisions: [decisionFor('10.1.0.0/16', { scope: 'Range', durationMs: 3_600_000 })] },
+      { alert: alertFor('10.1.2.3', { stopAt: now }), decisions: [decisionFor('10.1.2.3', { scenario: odd, durationMs: 7_200_500 })] },
+      { alert: alertFor('2001:db8::/64', { scope: 'Range', stopAt: now }), decisions: [decisionFor('2001:db8::/64', { scope: 'Range', type: 'captcha', origin: 'CAPI' })] },
+      { alert: alertFor('2001:db8::9', { stopAt: now }), decisions: [decisionFor('2001:db8::9', { scenario: '\ud800 lone surrogate' })] },
+      { alert: alertFor('10.9.9.9', { simulated: true, stopAt: now }), decisions: [decisionFor('10.9.9.9', { simulated: true })] },
+    ], now);
+    await h.server.listen(); // loads the active set: the hot path needs it
+    assert.equal(h.server.ctx.activeSet?.ready, true);
+    const key = (await h.server.ctx.creds.addBouncer('fw')).key;
+    const get = async (q: string): Promise<Answer> => {
+      const r = await h.server.app.inject({ url: `/v1/decisions?${q}`, headers: { 'x-api-key': key } });
+      return { status: r.statusCode, type: r.headers['content-type'] as string | undefined, body: r.body };
+    };
+    const cases = ['10.1.2.3', '10.1.9.9', '10.2.0.1', '2001:db8::9', '2001:db8::1', '2001:db9::1', '::ffff:10.1.2.3', '10.1.2.0/24', '10.9.9.9',
+      '10.1.2.300', '01.1.2.3', 'x', '2001:db8::zz', '1.2.3.0/33', '%20 10.1.2.3'];
+    let hits = 0;
+    for (const ip of cases) {
+      const q = `ip=${encodeURIComponent(ip)}`;
+      const hot = await get(q);
+      // `contains=true` is the default: the same question through the general path and the schema serializer.
+      const general = await get(`${q}&contains=true`);
+      assert.deepEqual(hot, general, `ip=${ip}`);
+      if (hot.status === 200 && hot.body !== 'null') hits++;
+    }
+    assert.equal(hits, 6, 'the cases cover hits, multi-decision answers, misses and a simulated-only address');
+    const two = JSON.parse((await get('ip=10.1.2.3')).body) as { value: string; scenario: string; duration: string }[];
+    assert.deepEqual(two.map((d) => d.value), ['10.1.0.0/16', '10.1.2.3']);
+    assert.equal(two[1]!.scenario, odd);
+    assert.equal(two[1]!.duration, '2h0m0.5s');
+    assert.equal((await get('ip=10.2.0.1')).body, 'null');
+    assert.deepEqual(await get('ip=10.1.2.300'), { status: 500, type: 'application/json; charset=utf-8', body: `{"message":"invalid ip address / range '10.1.2.300'"}` });
+  } finally {
+    await h.cleanup();
+  }
+});
+
+test('lookups write last_pull at most once a minute, and bouncer ip / user agent only when they change', async () => {
+  const h: Harness = await harness();
+  try {
+    await h.server.listen();
+    const creds = h.server.ctx.creds;
+    const key = (await creds.addBouncer('fw')).key;
+    const writes: Record<string, unknown>[] = [];
+    const touch = creds.touchBouncer.bind(creds);
+    creds.touchBouncer = (name, patch, now) => {
+      writes.push({ ...patch });
+      return touch(name, patch, now);
+    };
+    const ua = { 'x-api-key': key, 'user-agent': 'cs-firewall-bouncer/v0.0.25' };
+    const t0 = h.clock.t;
+    for (let i = 0; i < 50; i++) {
+      const r = await h.server.app.inject({ url: '/v1/decisions?ip=1.2.3.4', headers: ua });
+      assert.equal(r.statusCode, 200);
+      h.clock.advance(100); // 5 s in all
+    }
+    assert.deepEqual(writes, [{ ipAddress: '127.0.0.1', type: 'cs-firewall-bouncer', version: 'v0.0.25' }, { lastPull: t0 }]);
+    h.clock.advance(60_000);
+    await h.server.app.inject({ url: '/v1/decisions?ip=1.2.3.4', headers: ua });
+    await h.server.app.inject({ url: '/v1/decisions?ip=1.2.3.4', headers: { ...ua, 'user-agent': 'cs-firewall-bouncer/v0.0.26' } });
+    assert.deepEqual(writes.slice(2), [{ lastPull: h.clock.t }, { ipAddress: '127.0.0.1', type: 'cs-firewall-bouncer', version: 'v0.0.26' }]);
+    await new Promise((r) => setTimeout(r, 50)); // the writes are not awaited by the route
+    const b = creds.getBouncer('fw')!;
+    assert.equal(b.lastPull, h.clock.t);
+    assert.equal(b.version, 'v0.0.26');
+    // A stream pull reads the bouncer's pull state fresh, then lookups do not re-write it.
+    const s = await h.server.app.inject({ url: '/v1/decisions/stream?startup=true', headers: ua });
+    assert.equal(s.statusCode, 200);
+    const n = writes.length;
+    await h.server.app.inject({ url: '/v1/decisions?ip=1.2.3.4', headers: ua });
+    assert.equal(writes.length, n);
+  } finally {
+    await h.cleanup();
+  }
+});
