@@ -5,7 +5,10 @@
  * workers can only be ~2x one if it stays small next to the worker half. Pours alone are
  * reported as events/s and lines/s (of main-thread CPU time). Batches of --batch lines are
  * written first, then applied one after the other, as in a replay. Times are CPU time of the
- * process per phase (steadier than wall time on a shared machine; GC included).
+ * process per phase (steadier than wall time on a shared machine; GC included). Phases run
+ * batch-wise (parse all lines of a batch, then route them, then write them), so route and
+ * write meet events no longer in the CPU caches: they read somewhat higher than in a worker,
+ * which routes each event right after parsing it.
  *
  *   node --expose-gc --import tsx bench/lib/pour-stages.ts FILE TYPE [--lines N] [--batch 4000] [--no-memo]
  *        [--profile-main OUT.cpuprofile]   (a CPU profile of the main half only)
