@@ -18,6 +18,7 @@
 import type { PEvent } from '../core/event.js';
 import type { Node } from '../expr/ast.js';
 import { parse } from '../expr/parser.js';
+import { evtPath, mapFieldOf, type EvtMap } from './evt-field.js';
 
 /** Helpers and builtins whose result depends on their arguments only. */
 const PURE_CALLS = new Set([
@@ -26,14 +27,13 @@ const PURE_CALLS = new Set([
   'JsonExtractSlice', 'JsonExtractObject', 'ToJsonString', 'File', 'RegexpInFile', 'IpInRange', 'IpToRange',
   'PathUnescape', 'QueryUnescape', 'PathEscape', 'QueryEscape', 'ParseUri', 'Atof', 'Sprintf',
 ]);
-const MAPS = new Set(['Meta', 'Parsed', 'Enriched']);
 const STRING_FIELDS = new Set(['Stage', 'StrTime', 'StrTimeFormat', 'MarshaledTime', 'WhitelistReason']);
 // Not Line.Raw: nearly every line is unique, so it would only fill the table.
 const LINE_STRING_FIELDS = new Set(['Src', 'Module']);
 
 /** One field a filter reads: a map key, or a string field. */
 export type FieldRead =
-  | { kind: 'map'; map: 'Meta' | 'Parsed' | 'Enriched' | 'Labels'; key: string }
+  | { kind: 'map'; map: EvtMap; key: string }
   | { kind: 'field'; path: readonly string[] };
 
 /** The fields a pure filter reads (sorted, distinct), or null when it is not provably pure. */
@@ -90,18 +90,10 @@ function visit(n: Node, reads: Map<string, FieldRead>): boolean {
 
 /** A whole read rooted at `evt`, or null (not rooted at evt, or rooted at it in a way we do not key). */
 function readOf(n: Node): FieldRead | null {
-  const path: string[] = [];
-  let cur: Node = n;
-  for (;;) {
-    if (cur.kind === 'member') path.push(cur.name);
-    else if (cur.kind === 'index' && cur.index.kind === 'string') path.push(cur.index.value);
-    else break;
-    cur = cur.object;
-  }
-  if (cur.kind !== 'ident' || cur.name !== 'evt') return null;
-  path.reverse();
-  if (path.length === 2 && MAPS.has(path[0]!)) return { kind: 'map', map: path[0] as 'Meta', key: path[1]! };
-  if (path.length === 3 && path[0] === 'Line' && path[1] === 'Labels') return { kind: 'map', map: 'Labels', key: path[2]! };
+  const path = evtPath(n);
+  if (!path) return null;
+  const m = mapFieldOf(path);
+  if (m) return { kind: 'map', ...m };
   if (path.length === 1 && STRING_FIELDS.has(path[0]!)) return { kind: 'field', path };
   if (path.length === 2 && path[0] === 'Line' && LINE_STRING_FIELDS.has(path[1]!)) return { kind: 'field', path };
   return null;

@@ -19,8 +19,9 @@
 import type { PEvent } from '../core/event.js';
 import type { Node } from '../expr/ast.js';
 import { parse } from '../expr/parser.js';
+import { evtPath, mapFieldOf, type EvtMap } from './evt-field.js';
 
-export type GuardMap = 'Meta' | 'Parsed' | 'Enriched' | 'Labels';
+export type GuardMap = EvtMap;
 
 export interface Guard {
   readonly map: GuardMap;
@@ -82,19 +83,8 @@ function comparison(n: Extract<Node, { kind: 'binary' }>): RawGuard | null {
 
 /** evt.Meta.k / evt.Meta['k'] (Parsed, Enriched too) and evt.Line.Labels.k. */
 function fieldOf(n: Node): { map: GuardMap; key: string } | null {
-  const path: string[] = [];
-  let cur: Node = n;
-  for (;;) {
-    if (cur.kind === 'member') path.push(cur.name);
-    else if (cur.kind === 'index' && cur.index.kind === 'string') path.push(cur.index.value);
-    else break;
-    cur = cur.object;
-  }
-  if (cur.kind !== 'ident' || cur.name !== 'evt') return null;
-  path.reverse();
-  if (path.length === 2 && (path[0] === 'Meta' || path[0] === 'Parsed' || path[0] === 'Enriched')) return { map: path[0], key: path[1]! };
-  if (path.length === 3 && path[0] === 'Line' && path[1] === 'Labels') return { map: 'Labels', key: path[2]! };
-  return null;
+  const path = evtPath(n);
+  return path && mapFieldOf(path);
 }
 
 interface IndexedField {
