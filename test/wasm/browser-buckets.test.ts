@@ -6,19 +6,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
-import { chromium } from 'playwright-core';
-import { WASM_PATH } from '../../src/bindings/wasm.js';
 import { createWasmBucketTable } from '../../src/bindings/buckets-wasm.js';
 import { BK, type BucketBatchTable, type BucketScenarioConfig } from '../../src/bindings/buckets-core.js';
-import { ensureWasm, prng } from './support.js';
+import { prng, withModulePage } from './support.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const SERVED: Record<string, string> = {
   '/bindings/buckets-core.js': 'src/bindings/buckets-core.ts',
   '/bindings/abi.generated.js': 'src/bindings/abi.generated.ts',
@@ -51,24 +42,6 @@ window.nodeLike = typeof process !== 'undefined' || typeof Buffer !== 'undefined
 window.ready = true;
 </script>`;
 
-function serve(): Promise<Server> {
-  const server = createServer((req, res) => {
-    const url = req.url ?? '/';
-    if (url === '/') {
-      res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE);
-    } else if (url === '/palisade.wasm') {
-      res.writeHead(200, { 'content-type': 'application/wasm' }).end(readFileSync(WASM_PATH));
-    } else if (SERVED[url]) {
-      const src = readFileSync(`${root}${SERVED[url]}`, 'utf8');
-      const out = ts.transpileModule(src, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } });
-      res.writeHead(200, { 'content-type': 'text/javascript' }).end(out.outputText);
-    } else {
-      res.writeHead(404).end();
-    }
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
 const CONFIGS: BucketScenarioConfig[] = [
   { kind: 'leaky', capacity: 5, leakspeedNs: 10e9, idleNs: 60e9, durationNs: 0, timed: false },
   { kind: 'leaky', capacity: 2, leakspeedNs: 1.5e9, idleNs: 4.5e9, durationNs: 0, timed: false },
@@ -86,32 +59,10 @@ function data(): Pour[][] {
   }));
 }
 
-test('headless Chromium pours like Node (same wasm, browser-safe binding)', async (t) => {
-  if (!existsSync(CHROMIUM)) {
-    if (process.env.CI) assert.fail(`${CHROMIUM} is missing (apt-get install chromium)`);
-    t.skip(`${CHROMIUM} is missing (apt-get install chromium)`);
-    return;
-  }
-  ensureWasm();
-  const server = await serve();
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
-  try {
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
-    await page.waitForFunction(() => (globalThis as unknown as { ready?: boolean }).ready === true || false, null, { timeout: 20000 })
-      .catch((e: Error) => assert.fail(`page did not load the module: ${errors.join('; ') || e.message}`));
-    assert.equal(await page.evaluate(() => (globalThis as unknown as { nodeLike: boolean }).nodeLike), false);
+test('headless Chromium pours like Node (same wasm, browser-safe binding)', (t) =>
+  withModulePage(t, PAGE, SERVED, async ({ runCase: runInPage }) => {
     const batches = data();
-    const got = await page.evaluate(
-      ([c, b]) => (globalThis as unknown as { runCase: (...a: unknown[]) => unknown }).runCase(c, b),
-      [CONFIGS, batches] as const,
-    );
+    const got = await runInPage(CONFIGS, batches);
     const want = runCase(createWasmBucketTable(CONFIGS, 150), batches);
     assert.deepEqual(got, want);
     // The case is not trivial: overflows, timed counters and distinct drops all occur.
@@ -123,9 +74,4 @@ test('headless Chromium pours like Node (same wasm, browser-safe binding)', asyn
     }
     const any = (bit: number): boolean => [...seen].some((f) => (f & bit) !== 0);
     assert.ok(any(BK.OVERFLOW) && any(BK.TIMED) && any(BK.DISTINCT) && any(BK.EVICTED), `outcomes seen: ${[...seen].join(', ')}`);
-    assert.deepEqual(errors, []);
-  } finally {
-    await browser.close();
-    server.close();
-  }
-});
+  }));

@@ -6,19 +6,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
-import { chromium } from 'playwright-core';
-import { WASM_PATH } from '../../src/bindings/wasm.js';
 import { createWasmPrefixSet } from '../../src/bindings/ipset-wasm.js';
 import { parseAddressWords } from '../../src/decisions/ipset.js';
-import { ensureWasm, prng } from './support.js';
+import { prng, withModulePage } from './support.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const SERVED: Record<string, string> = {
   '/bindings/ipset-core.js': 'src/bindings/ipset-core.ts',
   '/bindings/abi.generated.js': 'src/bindings/abi.generated.ts',
@@ -42,24 +33,6 @@ window.nodeLike = typeof process !== 'undefined' || typeof Buffer !== 'undefined
 window.ready = true;
 </script>`;
 
-function serve(): Promise<Server> {
-  const server = createServer((req, res) => {
-    const url = req.url ?? '/';
-    if (url === '/') {
-      res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE);
-    } else if (url === '/palisade.wasm') {
-      res.writeHead(200, { 'content-type': 'application/wasm' }).end(readFileSync(WASM_PATH));
-    } else if (SERVED[url]) {
-      const src = readFileSync(`${root}${SERVED[url]}`, 'utf8');
-      const out = ts.transpileModule(src, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } });
-      res.writeHead(200, { 'content-type': 'text/javascript' }).end(out.outputText);
-    } else {
-      res.writeHead(404).end();
-    }
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
 function data(): { prefixes: [string, number][]; queries: string[] } {
   const r = prng(4242);
   const prefixes: [string, number][] = [];
@@ -74,32 +47,10 @@ function data(): { prefixes: [string, number][]; queries: string[] } {
   return { prefixes, queries };
 }
 
-test('headless Chromium answers IP-set lookups like Node (same wasm, browser-safe binding)', async (t) => {
-  if (!existsSync(CHROMIUM)) {
-    if (process.env.CI) assert.fail(`${CHROMIUM} is missing (apt-get install chromium)`);
-    t.skip(`${CHROMIUM} is missing (apt-get install chromium)`);
-    return;
-  }
-  ensureWasm();
-  const server = await serve();
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
-  try {
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
-    await page.waitForFunction(() => (globalThis as unknown as { ready?: boolean }).ready === true || false, null, { timeout: 20000 })
-      .catch((e: Error) => assert.fail(`page did not load the module: ${errors.join('; ') || e.message}`));
-    assert.equal(await page.evaluate(() => (globalThis as unknown as { nodeLike: boolean }).nodeLike), false);
+test('headless Chromium answers IP-set lookups like Node (same wasm, browser-safe binding)', (t) =>
+  withModulePage(t, PAGE, SERVED, async ({ runCase }) => {
     const { prefixes, queries } = data();
-    const got = await page.evaluate(
-      ([p, q]) => (globalThis as unknown as { runCase: (...a: unknown[]) => unknown }).runCase(p, q),
-      [prefixes, queries] as const,
-    );
+    const got = await runCase(prefixes, queries);
     const s = createWasmPrefixSet();
     const w = new Int32Array(4);
     prefixes.forEach(([text, len], i) => { parseAddressWords(text, w); s.insert(i + 1, w, len); });
@@ -108,9 +59,4 @@ test('headless Chromium answers IP-set lookups like Node (same wasm, browser-saf
     const want = Array.from(out, (h) => (h === 0xffffffff ? 'invalid' : [...s.idsAt(h)].sort((a, b) => a - b)));
     assert.deepEqual(got, want);
     assert.ok(want.filter((x) => x !== 'invalid' && x.length > 0).length > 2000, 'most queries hit');
-    assert.deepEqual(errors, []);
-  } finally {
-    await browser.close();
-    server.close();
-  }
-});
+  }));

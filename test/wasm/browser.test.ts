@@ -6,20 +6,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
-import { chromium } from 'playwright-core';
-import { WASM_PATH, createWasmScanner } from '../../src/bindings/wasm.js';
+import { createWasmScanner } from '../../src/bindings/wasm.js';
 import { compilePrefilter } from '../../src/bindings/prefilter-plan.js';
-import { bytes, ensureWasm, mutate, prng, randomBytes } from './support.js';
+import { bytes, mutate, prng, randomBytes, withModulePage } from './support.js';
 import { generateNginx, generateSshd } from '../../fixtures/generate-bf-logs.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const SERVED = new Set(['wasm-core', 'abi.generated', 'prefilter-plan', 'types']);
+const SERVED = Object.fromEntries(['wasm-core', 'abi.generated', 'prefilter-plan', 'types']
+  .map((m) => [`/bindings/${m}.js`, `src/bindings/${m}.ts`]));
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>palisade.wasm</title>
 <script type="module">
@@ -41,25 +34,6 @@ window.ready = true;
 
 type Result = { count: number; consumed: number; lines: number[]; lit: number[]; node: number[]; candidates: number; syslog: number[]; access: number[] };
 
-function serve(): Promise<Server> {
-  const server = createServer((req, res) => {
-    const url = req.url ?? '/';
-    const js = /^\/bindings\/([\w.-]+)\.js$/.exec(url);
-    if (url === '/') {
-      res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE);
-    } else if (url === '/palisade.wasm') {
-      res.writeHead(200, { 'content-type': 'application/wasm' }).end(readFileSync(WASM_PATH));
-    } else if (js && SERVED.has(js[1]!)) {
-      const src = readFileSync(`${root}src/bindings/${js[1]}.ts`, 'utf8');
-      const out = ts.transpileModule(src, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } });
-      res.writeHead(200, { 'content-type': 'text/javascript' }).end(out.outputText);
-    } else {
-      res.writeHead(404).end();
-    }
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
 function cases(): { input: number[]; final: boolean; nodes: string[][] }[] {
   const rand = prng(77);
   const sshd = bytes(generateSshd(300, 4));
@@ -78,34 +52,12 @@ function cases(): { input: number[]; final: boolean; nodes: string[][] }[] {
   return out;
 }
 
-test('headless Chromium gets the same results as Node from palisade.wasm', async (t) => {
-  if (!existsSync(CHROMIUM)) {
-    if (process.env.CI) assert.fail(`${CHROMIUM} is missing (apt-get install chromium)`);
-    t.skip(`${CHROMIUM} is missing (apt-get install chromium)`);
-    return;
-  }
-  ensureWasm();
-  const server = await serve();
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
-  try {
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
-    await page.waitForFunction(() => (globalThis as unknown as { ready?: boolean }).ready === true || false, null, { timeout: 20000 })
-      .catch((e: Error) => assert.fail(`page did not load the module: ${errors.join('; ') || e.message}`));
-    assert.equal(await page.evaluate(() => (globalThis as unknown as { nodeLike: boolean }).nodeLike), false);
+test('headless Chromium gets the same results as Node from palisade.wasm', (t) =>
+  withModulePage(t, PAGE, SERVED, async ({ runCase }) => {
     const node = createWasmScanner();
     let lines = 0;
     for (const [i, c] of cases().entries()) {
-      const got = (await page.evaluate(
-        ([input, final, nodes]) => (globalThis as unknown as { runCase: (...a: unknown[]) => unknown }).runCase(input, final, nodes),
-        [c.input, c.final, c.nodes] as const,
-      )) as Result;
+      const got = (await runCase(c.input, c.final, c.nodes)) as Result;
       const l = node.scanLines(Uint8Array.from(c.input), c.final);
       const p = node.prefilter(compilePrefilter(c.nodes));
       const want: Result = {
@@ -116,9 +68,4 @@ test('headless Chromium gets the same results as Node from palisade.wasm', async
       lines += l.count;
     }
     assert.ok(lines > 600, `compared ${lines} lines`);
-    assert.deepEqual(errors, []);
-  } finally {
-    await browser.close();
-    server.close();
-  }
-});
+  }));
