@@ -1,19 +1,22 @@
 /**
  * The `palisade` command line (design.md §3). Each command lives in its own module; this file
- * only declares the surface and maps errors to exit codes.
+ * only declares the surface, loads the module of the verb that runs, and maps errors to exit codes.
  */
 import { Command, CommanderError } from 'commander';
 import { enableRegexpBacktrackGuard } from '../grok/regexp-guard.js';
-import { explainCommand } from './explain.js';
-import { hubCheckCommand } from './hub.js';
-import { replayCommand } from './replay.js';
-import { alertsDelete, alertsInspect, alertsList, decisionsAdd, decisionsDelete, decisionsList } from './store-commands.js';
 import { fail, UsageError } from './errors.js';
-import { runCommand } from './run.js';
-import { agentCommand } from './agent.js';
-import { remoteAlertsDelete, remoteAlertsInspect, remoteAlertsList, remoteDecisionsAdd, remoteDecisionsDelete, remoteDecisionsList } from './remote-commands.js';
-import { lapiCommand } from './lapi.js';
-import { bouncersAdd, bouncersDelete, bouncersList, machinesAdd, machinesDelete, machinesList, machinesValidate } from './credentials-commands.js';
+
+// Verb modules load only when their verb runs: importing all of them (fastify, LMDB, the
+// pipeline, ...) cost ~0.4 s on every start, `--help` included.
+const explain = () => import('./explain.js');
+const hubVerbs = () => import('./hub.js');
+const replay = () => import('./replay.js');
+const store = () => import('./store-commands.js');
+const remote = () => import('./remote-commands.js');
+const lapi = () => import('./lapi.js');
+const credentials = () => import('./credentials-commands.js');
+const run = () => import('./run.js');
+const agent = () => import('./agent.js');
 
 enableRegexpBacktrackGuard();
 
@@ -34,7 +37,7 @@ program
   .option('--config-dir <dir>', 'CrowdSec-style rules directory (default: the shipped rules)')
   .option('--geoip-dir <dir>', 'directory holding GeoLite2-City.mmdb / GeoLite2-ASN.mmdb')
   .option('--json', 'one JSON object per input line')
-  .action(async (o) => explainCommand(o));
+  .action(async (o) => (await explain()).explainCommand(o));
 
 program
   .command('replay')
@@ -48,7 +51,7 @@ program
   .option('--geoip-dir <dir>', 'directory holding GeoLite2-City.mmdb / GeoLite2-ASN.mmdb')
   .option('--max-buckets <n>', 'bucket row cap (memory bound)')
   .option('--workers <n>', 'parse worker threads (default 0: parse on the main thread; the pool is opt-in, see bench/RESULTS-pipeline.md)')
-  .action(async (files: string[], o) => replayCommand(files, o));
+  .action(async (files: string[], o) => (await replay()).replayCommand(files, o));
 
 /** Filters shared by the list/delete verbs (cscli's names). */
 function withFilters(c: Command): Command {
@@ -77,24 +80,24 @@ function withRemote(c: Command): Command {
 
 const decisions = program.command('decisions').description('manage decisions in the local store');
 withFilters(decisions.command('list').description('list active decisions').option('-a, --all', 'include expired and deleted decisions'))
-  .action(async (o) => (o.lapi ? remoteDecisionsList(o) : decisionsList(o)));
+  .action(async (o) => (o.lapi ? (await remote()).remoteDecisionsList(o) : (await store()).decisionsList(o)));
 withRemote(decisions.command('add').description('add a manual decision'))
   .option('--data-dir <dir>', 'state directory holding the LMDB store')
   .option('-i, --ip <ip>', 'IP to act on').option('-r, --range <cidr>', 'range to act on')
   .option('--scope <scope>', 'scope with --value (Ip, Range, Username, ...)').option('-v, --value <value>', 'value with --scope')
   .option('-d, --duration <dur>', 'Go duration (default 4h)').option('-R, --reason <reason>', 'reason').option('-t, --type <type>', 'decision type (default ban)')
   .option('--json', 'JSON output')
-  .action(async (o) => (o.lapi ? remoteDecisionsAdd(o) : decisionsAdd(o)));
+  .action(async (o) => (o.lapi ? (await remote()).remoteDecisionsAdd(o) : (await store()).decisionsAdd(o)));
 withFilters(decisions.command('delete').description('delete decisions (soft delete: bouncers see them as deleted)')
   .option('--id <id>', 'decision id').option('--all', 'every active decision'))
-  .action(async (o) => (o.lapi ? remoteDecisionsDelete(o) : decisionsDelete(o)));
+  .action(async (o) => (o.lapi ? (await remote()).remoteDecisionsDelete(o) : (await store()).decisionsDelete(o)));
 
 const alerts = program.command('alerts').description('inspect alerts in the local store');
-withFilters(alerts.command('list').description('list alerts (default limit 50)')).action(async (o) => (o.lapi ? remoteAlertsList(o) : alertsList(o)));
+withFilters(alerts.command('list').description('list alerts (default limit 50)')).action(async (o) => (o.lapi ? (await remote()).remoteAlertsList(o) : (await store()).alertsList(o)));
 withRemote(alerts.command('inspect').argument('<id>', 'alert id').option('--data-dir <dir>', 'state directory').option('--json', 'JSON output'))
-  .action(async (id: string, o) => (o.lapi ? remoteAlertsInspect(id, o) : alertsInspect(id, o)));
+  .action(async (id: string, o) => (o.lapi ? (await remote()).remoteAlertsInspect(id, o) : (await store()).alertsInspect(id, o)));
 withFilters(alerts.command('delete').description('delete alerts and their decisions').option('--id <id>', 'alert id').option('--all', 'every alert'))
-  .action(async (o) => (o.lapi ? remoteAlertsDelete(o) : alertsDelete(o)));
+  .action(async (o) => (o.lapi ? (await remote()).remoteAlertsDelete(o) : (await store()).alertsDelete(o)));
 
 program
   .command('lapi')
@@ -111,34 +114,34 @@ program
   .option('--trusted-proxies <list>', 'proxies whose X-Forwarded-For is believed')
   .option('--use-forwarded-for', 'take the client IP from X-Forwarded-For / X-Real-IP of trusted proxies')
   .option('--body-limit <bytes>', 'max request body size (default 8 MiB)')
-  .action(async (o) => lapiCommand(o));
+  .action(async (o) => (await lapi()).lapiCommand(o));
 
 const bouncers = program.command('bouncers').description('manage bouncers (API keys) in the local store');
 bouncers.command('add').argument('<name>', 'bouncer name').description('create a bouncer and print its API key once')
   .option('--data-dir <dir>', 'state directory').option('-k, --key <key>', 'use this key instead of a generated one').option('--json', 'print {"name","key"}')
-  .action(async (name: string, o) => bouncersAdd(name, o));
+  .action(async (name: string, o) => (await credentials()).bouncersAdd(name, o));
 bouncers.command('list').description('list bouncers').option('--data-dir <dir>', 'state directory').option('--json', 'JSON output')
-  .action(async (o) => bouncersList(o));
+  .action(async (o) => (await credentials()).bouncersList(o));
 bouncers.command('delete').argument('<names...>', 'bouncer names').description('delete bouncers').option('--data-dir <dir>', 'state directory').option('--json', 'JSON output')
-  .action(async (names: string[], o) => bouncersDelete(names, o));
+  .action(async (names: string[], o) => (await credentials()).bouncersDelete(names, o));
 
 const machines = program.command('machines').description('manage machines (agents) in the local store');
 machines.command('add').argument('<name>', 'machine id').description('create a validated machine')
   .option('--data-dir <dir>', 'state directory').option('-p, --password <password>', 'its password').option('-a, --auto', 'generate a password and print it')
   .option('-f, --force', 'replace an existing machine').option('--json', 'JSON output')
-  .action(async (name: string, o) => machinesAdd(name, o));
+  .action(async (name: string, o) => (await credentials()).machinesAdd(name, o));
 machines.command('list').description('list machines').option('--data-dir <dir>', 'state directory').option('--json', 'JSON output')
-  .action(async (o) => machinesList(o));
+  .action(async (o) => (await credentials()).machinesList(o));
 machines.command('delete').argument('<names...>', 'machine ids').description('delete machines').option('--data-dir <dir>', 'state directory').option('--json', 'JSON output')
-  .action(async (names: string[], o) => machinesDelete(names, o));
+  .action(async (names: string[], o) => (await credentials()).machinesDelete(names, o));
 machines.command('validate').argument('<name>', 'machine id').description('validate a registered machine').option('--data-dir <dir>', 'state directory').option('--json', 'JSON output')
-  .action(async (name: string, o) => machinesValidate(name, o));
+  .action(async (name: string, o) => (await credentials()).machinesValidate(name, o));
 
 program
   .command('run')
   .description('run the daemon: live acquisition + detection + Local API in one process')
   .option('--config <file>', 'YAML config (data_dir, config_dir, acquisition, api.listen, api.tls, ...); default: embedded defaults')
-  .action(async (o) => runCommand(o));
+  .action(async (o) => (await run()).runCommand(o));
 
 program
   .command('agent')
@@ -150,7 +153,7 @@ program
   .option('--acquis <file>', 'acquis.yaml (default: auth.log, syslog and nginx logs that exist)')
   .option('--data-dir <dir>', 'state directory (read positions)')
   .option('--geoip-dir <dir>', 'directory holding GeoLite2-City.mmdb / GeoLite2-ASN.mmdb')
-  .action(async (o) => agentCommand(o));
+  .action(async (o) => (await agent()).agentCommand(o));
 
 const hub = program.command('hub').description('hub content tools');
 hub
@@ -160,7 +163,7 @@ hub
   .requiredOption('--patterns <dir>', 'grok pattern directory')
   .option('--data <dir>', 'data directory for data files')
   .option('--json', 'print one JSON object')
-  .action(async (dir: string, o) => hubCheckCommand(dir, o));
+  .action(async (dir: string, o) => (await hubVerbs()).hubCheckCommand(dir, o));
 
 try {
   await program.parseAsync(process.argv);

@@ -4,14 +4,14 @@
  * hub tree (parsers/<stage>/<author>/*.yaml), so `hub check` and `--config-dir` share it.
  * Files may be symlinks, as cscli installs them.
  */
-import { readdirSync, statSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PatternLibrary } from '../grok/library.js';
 import { LoadError } from '../core/errors.js';
 import type { HelperContext } from '../expr/index.js';
 import { DataFiles } from './data-files.js';
-import { readYamlDocs } from './yaml-source.js';
+import { parseYamlDocs, readYamlDocs } from './yaml-source.js';
 import { compileParserDocs } from './parser.js';
 import type { ParserNode, ParserSet } from '../parse/types.js';
 
@@ -106,6 +106,42 @@ export function usedMethods(...sets: ParserSet[]): Set<string> {
   return out;
 }
 
+/**
+ * What the rest of a load needs from parser files without compiling them: the names of
+ * their `method:` statics (the same names usedMethods gives for the compiled files) and
+ * their `pattern_syntax` entries, added to `patterns` in load order so postoverflows see
+ * the library a full load would have built. Files that mention neither key are not parsed
+ * as YAML.
+ */
+export function scanParserFiles(files: readonly RuleFile[], patterns: PatternLibrary | null): Set<string> {
+  const out = new Set<string>();
+  const visit = (v: unknown): void => {
+    if (Array.isArray(v)) { v.forEach(visit); return; }
+    if (typeof v !== 'object' || v === null) return;
+    const o = v as Record<string, unknown>;
+    const ps = o.pattern_syntax;
+    if (patterns !== null && typeof ps === 'object' && ps !== null && !Array.isArray(ps)) {
+      for (const [k, p] of Object.entries(ps)) patterns.add(k, String(p));
+    }
+    const statics = o.statics;
+    if (Array.isArray(statics)) {
+      for (const s of statics) {
+        const m = typeof s === 'object' && s !== null ? (s as Record<string, unknown>).method : undefined;
+        // The compiler takes numbers and booleans as their text too.
+        if (typeof m === 'string' || typeof m === 'number' || typeof m === 'boolean') out.add(String(m));
+      }
+    }
+    for (const k in o) if (k !== 'pattern_syntax') visit(o[k]);
+  };
+  for (const { file } of files) {
+    const text = readFileSync(file, 'utf8');
+    if (!MENTIONS_SCANNED_KEY.test(text)) continue;
+    for (const d of parseYamlDocs(text, file)) visit(d.value);
+  }
+  return out;
+}
+const MENTIONS_SCANNED_KEY = /\b(?:method|pattern_syntax)["']?\s*:/;
+
 function nameGuess(file: string): string {
   const base = file.split(sep).slice(-2).join('/');
   return base.replace(/\.ya?ml$/, '');
@@ -119,6 +155,12 @@ export interface RulesDirOptions {
   dataDir?: string;
   helpers?: HelperContext;
   warn?: (m: string) => void;
+  /**
+   * Compile parsers/ (default true). false: `parsers` is an empty set and only their
+   * `method:` names are read (parserMethods), for an engine whose lines are parsed in other
+   * threads (the pool's pouring side). Postoverflows are always compiled.
+   */
+  compileParsers?: boolean;
 }
 
 export interface RulesDir {
@@ -128,6 +170,8 @@ export interface RulesDir {
   helpers: HelperContext;
   parsers: ParserLoadResult;
   postoverflows: ParserLoadResult;
+  /** `method:` names used by parsers/ (compiled or, with compileParsers false, scanned). */
+  parserMethods: ReadonlySet<string>;
   scenarioFiles: string[];
 }
 
@@ -142,8 +186,17 @@ export function loadRulesDir(dir: string, opts: RulesDirOptions): RulesDir {
   const data = new DataFiles(existsSync(dataDir) ? dataDir : null, warn);
   const helpers: HelperContext = { warn, ...opts.helpers, data };
   const lo: LoadOptions = { strict: opts.strict, patterns, data, helpers };
-  const parsers = loadParserFiles(listStagedFiles(join(dir, 'parsers')), lo, 'parser');
+  const parserFiles = listStagedFiles(join(dir, 'parsers'));
+  let parsers: ParserLoadResult;
+  let parserMethods: Set<string>;
+  if (opts.compileParsers ?? true) {
+    parsers = loadParserFiles(parserFiles, lo, 'parser');
+    parserMethods = usedMethods(parsers.set);
+  } else {
+    parsers = { set: { stages: [], byStage: new Map() }, loaded: [], failures: [] };
+    parserMethods = scanParserFiles(parserFiles, patterns);
+  }
   const postoverflows = loadParserFiles(listStagedFiles(join(dir, 'postoverflows')), lo, 'postoverflow');
   const scenarioFiles = listYamlFiles(join(dir, 'scenarios'));
-  return { dir, patterns, data, helpers, parsers, postoverflows, scenarioFiles };
+  return { dir, patterns, data, helpers, parsers, postoverflows, parserMethods, scenarioFiles };
 }

@@ -147,6 +147,16 @@ export function isZero(t: GoTime): boolean {
   return t.unixSec === ZERO_UNIX && t.nsec === 0;
 }
 
+/**
+ * isZero(fieldsToTime(f)) without building the time. Offsets stay within ±100 h, so only
+ * wall dates in the last days of year 0 or the first days of year 1 can be that instant.
+ */
+export function isZeroFields(f: ParsedFields): boolean {
+  if (f.nsec !== 0) return false;
+  if (f.year === 1 ? !(f.month === 1 && f.day <= 6) : !(f.year === 0 && f.month === 12 && f.day >= 26)) return false;
+  return daysFromCivil(f.year, f.month, f.day) * 86400 + f.hour * 3600 + f.min * 60 + f.sec - f.offsetSec === ZERO_UNIX;
+}
+
 export function fromDate(d: Date): GoTime {
   const ms = d.getTime();
   const unixSec = Math.floor(ms / 1000);
@@ -403,6 +413,28 @@ const LONG_MONTHS = ['january', 'february', 'march', 'april', 'may', 'june', 'ju
 const SHORT_DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 const LONG_DAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
 
+/** Lower-case code units of three-letter names, one array per position (lookupShort). */
+function codesAt(names: readonly string[], i: number): Uint16Array {
+  return Uint16Array.from(names, (n) => n.charCodeAt(i));
+}
+const SHORT_MONTH_CODES = [codesAt(SHORT_MONTHS, 0), codesAt(SHORT_MONTHS, 1), codesAt(SHORT_MONTHS, 2)] as const;
+const SHORT_DAY_CODES = [codesAt(SHORT_DAYS, 0), codesAt(SHORT_DAYS, 1), codesAt(SHORT_DAYS, 2)] as const;
+
+/**
+ * lookupName for three-letter names (Jan, Mon): the value's three units are folded once and
+ * compared with the names' codes, instead of folding them again for every name tried.
+ */
+function lookupShort(v: string, p: number, codes: readonly [Uint16Array, Uint16Array, Uint16Array]): number {
+  if (v.length - p < 3) return -1;
+  let a = v.charCodeAt(p), b = v.charCodeAt(p + 1), c = v.charCodeAt(p + 2);
+  if (a >= 65 && a <= 90) a |= 0x20;
+  if (b >= 65 && b <= 90) b |= 0x20;
+  if (c >= 65 && c <= 90) c |= 0x20;
+  const [n0, n1, n2] = codes;
+  for (let k = 0; k < n0.length; k++) if (n0[k] === a && n1[k] === b && n2[k] === c) return k;
+  return -1;
+}
+
 /** Index of the first (lower-case) name that `v` starts with at `p`, ASCII case-insensitively; -1 if none. */
 function lookupName(v: string, p: number, names: readonly string[]): number {
   outer: for (let k = 0; k < names.length; k++) {
@@ -580,7 +612,7 @@ export function parseFields(cl: CompiledLayout, value: string, opts?: ParseOptio
         break;
       }
       case Std.Month: {
-        const i = lookupName(v, P, SHORT_MONTHS);
+        const i = lookupShort(v, P, SHORT_MONTH_CODES);
         if (i < 0) return null;
         P += 3;
         month = i + 1;
@@ -600,7 +632,7 @@ export function parseFields(cl: CompiledLayout, value: string, opts?: ParseOptio
         break;
       case Std.WeekDay: {
         // Parsed and ignored, as in Go.
-        if (lookupName(v, P, SHORT_DAYS) < 0) return null;
+        if (lookupShort(v, P, SHORT_DAY_CODES) < 0) return null;
         P += 3;
         break;
       }
@@ -780,9 +812,24 @@ export function goParse(layout: string, value: string, opts?: ParseOptions): GoT
 export const RFC3339 = '2006-01-02T15:04:05Z07:00';
 export const RFC3339Nano = '2006-01-02T15:04:05.999999999Z07:00';
 
-/** Parses RFC3339 / RFC3339Nano text (a fraction is accepted after the seconds). */
+const RFC3339_LAYOUT = getLayout(RFC3339);
+// The last text parsed and its result: consecutive events mostly carry the same timestamp
+// (one per pour in replay, and the date enricher hands out the same string for a repeat).
+let lastRfcText: string | null = null;
+let lastRfcTime: GoTime | null = null;
+
+/**
+ * Parses RFC3339 / RFC3339Nano text (a fraction is accepted after the seconds). The result
+ * may be the object returned for the previous call (same text): callers must not mutate it
+ * (nothing in this module does; addNs, addDate, ... build new times).
+ */
 export function parseRFC3339(s: string): GoTime | null {
-  return goParse(RFC3339, s);
+  if (s === lastRfcText) return lastRfcTime;
+  const f = parseFields(RFC3339_LAYOUT, s);
+  const t = f === null ? null : fieldsToTime(f);
+  lastRfcText = s;
+  lastRfcTime = t;
+  return t;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -827,10 +874,13 @@ function zoneAt(tz: string, unix: number): LocalInfo | null {
   return { offset: wall - unix, name };
 }
 
+// The answer of localZone on a UTC host (the default), shared: read-only, as all its answers are.
+const UTC_LOCAL: LocalInfo = Object.freeze({ offset: 0, name: 'UTC' });
+
 function localZone(
   tz: string | undefined, y: number, mo: number, d: number, h: number, mi: number, s: number, offset: number,
 ): LocalInfo | null {
-  if (isUtcName(tz)) return { offset: 0, name: 'UTC' };
+  if (isUtcName(tz)) return UTC_LOCAL;
   const unix = daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset;
   return zoneAt(tz!, unix);
 }

@@ -333,12 +333,26 @@ const STRIPPED = '<stripped>';
  * dropped altogether if nothing fits.
  */
 export function capEventMeta(meta: KeyValue[]): KeyValue[] {
-  if (JSON.stringify(meta).length <= EVENT_META_MAX) return meta;
+  if (metaJsonBound(meta) <= EVENT_META_MAX || JSON.stringify(meta).length <= EVENT_META_MAX) return meta;
   for (let n = 2048; n >= 1; n = Math.floor(n / 2)) {
     const cut = meta.map((m) => (m.value.length > 2 * n ? { key: m.key, value: m.value.slice(0, n) + STRIPPED } : m));
     if (JSON.stringify(cut).length <= EVENT_META_MAX) return cut;
   }
   return [];
+}
+
+/**
+ * An upper bound of JSON.stringify(meta).length, without building the text (this runs for
+ * every event of every alert): each entry is `{"key":K,"value":V}` plus a comma, and JSON
+ * writes a UTF-16 unit as at most 6 characters (\uXXXX).
+ */
+export function metaJsonBound(meta: readonly KeyValue[]): number {
+  let n = 2;
+  for (let i = 0; i < meta.length; i++) {
+    const m = meta[i]!;
+    n += 22 + 6 * (m.key.length + m.value.length);
+  }
+  return n;
 }
 
 export function capAlertMeta(meta: KeyValue[]): KeyValue[] {

@@ -62,7 +62,7 @@ export class DetectionEngine {
   static async create(cfg: EngineConfig): Promise<DetectionEngine> {
     const warn = limitedWarn(cfg.warn ?? ((m) => process.stderr.write(`warning: ${m}\n`)));
     const dir = cfg.configDir ?? SHIPPED_RULES_DIR;
-    const rules = loadRulesDir(dir, { strict: true, warn });
+    const rules = loadRulesDir(dir, { strict: true, warn, compileParsers: cfg.role !== 'pour' });
     const simulation = loadSimulation(join(dir, 'simulation.yaml'));
     const hubIndex = findHubIndex(dir, rules.scenarioFiles);
     const loaded = loadScenarioFiles(rules.scenarioFiles, { helpers: rules.helpers, data: rules.data, simulation, hubIndex });

@@ -11,7 +11,7 @@ import { openSource, readLines } from '../acquisition/lines.js';
 import { Store } from '../decisions/store.js';
 import { DetectionEngine } from './engine.js';
 import { AlertSink, type SinkedAlert } from './sink.js';
-import { SHIPPED_RULES_DIR, usedMethods } from '../config/rules-dir.js';
+import { SHIPPED_RULES_DIR } from '../config/rules-dir.js';
 import { GEOIP_METHODS } from '../parse/enrichers/index.js';
 import { ExpectMode } from '../core/event.js';
 import { batchLines, type Batch } from './batcher.js';
@@ -96,7 +96,7 @@ export async function runReplay(o: ReplayOptions): Promise<ReplaySummary> {
       if (sink.shouldFlush()) await sink.flush();
     }
   };
-  const geo = [...usedMethods(engine.rules.parsers.set)].some((m) => GEOIP_METHODS.has(m));
+  const geo = [...engine.rules.parserMethods].some((m) => GEOIP_METHODS.has(m));
   const pool = workers > 0 ? await ParsePool.create({ workers, configDir: o.configDir, geoipDir: o.geoipDir, geo, warn: o.warn }) : null;
   try {
     for (const file of o.files) {

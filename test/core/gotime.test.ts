@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import {
   goParse, formatRFC3339Nano, formatRFC3339, formatGoString, parseRFC3339, fromDate, toMillis, addYears, addDate,
   diffNs, addNs, isZero, civil, daysFromCivil, civilFromDays, goDate, type GoTime,
+  isZeroFields, fieldsToTime, getLayout, parseFields, type ParsedFields,
 } from '../../src/core/gotime.js';
+import { mulberry32 } from '../../fixtures/seeded.js';
 
 const rfc = (layout: string, value: string, local?: string): string | null => {
   const t = goParse(layout, value, local ? { local } : undefined);
@@ -158,4 +160,57 @@ test('instants: Date conversion, differences, zero time', () => {
   assert.ok(isZero(parseRFC3339('0001-01-01T00:00:00Z')!));
   assert.ok(isZero(parseRFC3339('0001-01-01T01:00:00+01:00')!));
   assert.ok(!isZero(parseRFC3339('0001-01-01T00:00:00.1Z')!));
+});
+
+test('isZeroFields agrees with isZero(fieldsToTime(f)) around the zero time, at any offset', () => {
+  const rnd = mulberry32(7);
+  const fields = (t: GoTime): ParsedFields => ({ ...civil(t), offsetSec: t.offsetSec, zoneName: null });
+  // The zero instant shown at offsets up to the largest a layout can read (-99:99:99).
+  const maxOff = (99 * 60 + 99) * 60 + 99;
+  let zeros = 0;
+  for (let i = 0; i < 3000; i++) {
+    const off = Math.round((rnd() * 2 - 1) * maxOff);
+    const delta = i % 3 === 0 ? 0 : Math.round((rnd() * 2 - 1) * 10 * 86400);
+    const t: GoTime = { unixSec: -62135596800 + delta, nsec: i % 7 === 0 ? 1 : 0, offsetSec: off, zoneName: null };
+    const f = fields(t);
+    const want = isZero(fieldsToTime(f));
+    assert.equal(isZeroFields(f), want, JSON.stringify(f));
+    if (want) zeros++;
+  }
+  assert.ok(zeros > 500, `${zeros} zero instants tried`);
+  // Ordinary dates, yearless ones (year 0) included.
+  for (const v of ['Jan  5 00:00:02', 'Dec 31 23:59:59', '2023-02-12T14:10:21Z']) {
+    const f = parseFields(getLayout(v.includes('T') ? '2006-01-02T15:04:05Z07:00' : 'Jan _2 15:04:05'), v)!;
+    assert.equal(isZeroFields(f), false, v);
+  }
+  const z = parseFields(getLayout('2006-01-02T15:04:05Z07:00'), '0000-12-31T23:00:00-01:00')!;
+  assert.equal(isZeroFields(z), true, 'year 0 Dec 31 23:00 at -01:00 is the zero time');
+});
+
+test('month and weekday names: case-insensitive, first match, anything else fails', () => {
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+  months.forEach((m, i) => {
+    for (const form of [m, m.toUpperCase(), m.toLowerCase()]) {
+      assert.equal(rfc('Jan 2 2006', `${form} 3 2021`), `2021-${String(i + 1).padStart(2, '0')}-03T00:00:00Z`, form);
+    }
+  });
+  for (const d of days) for (const form of [d, d.toUpperCase(), d.toLowerCase()]) assert.equal(rfc('Mon 2006', `${form} 2021`), '2021-01-01T00:00:00Z', form);
+  for (const bad of ['Jun', 'Ja', 'J@n', 'Jan'.replace('a', '\u00e1'), '', 'Sunday']) assert.equal(rfc('Mon 2006', `${bad} 2021`), null, bad);
+  for (const bad of ['Jux', 'Ja', '', 'M@y']) assert.equal(rfc('Jan 2006', `${bad} 2021`), null, bad);
+  // The long names still take their own path.
+  assert.equal(rfc('January 2 2006', 'SEPTEMBER 9 2021'), '2021-09-09T00:00:00Z');
+  assert.equal(rfc('Monday 2006', 'thursday 2021'), '2021-01-01T00:00:00Z');
+});
+
+test('parseRFC3339 answers like goParse for repeated and alternating texts', () => {
+  const texts = ['2023-02-12T14:10:21Z', '2023-02-12T14:10:21Z', '2023-02-12T14:10:21.5+01:00', 'garbage', 'garbage', '2023-02-12T14:10:21Z', ''];
+  for (let round = 0; round < 3; round++) {
+    for (const s of texts) assert.deepEqual(parseRFC3339(s), goParse('2006-01-02T15:04:05Z07:00', s), s);
+  }
+  // A repeat is the same answer; different text never is.
+  const a = parseRFC3339('2024-01-01T00:00:00Z');
+  assert.equal(parseRFC3339('2024-01-01T00:00:00Z'), a);
+  assert.notEqual(parseRFC3339('2024-01-01T00:00:01Z'), a);
+  assert.equal(parseRFC3339('2024-01-01T00:00:01Z')!.unixSec, a!.unixSec + 1);
 });

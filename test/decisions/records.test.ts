@@ -5,6 +5,7 @@ import {
   alertDecisionKey,
   capEventMeta,
   getTime,
+  metaJsonBound,
   getU48,
   parseRfc3339,
   prefixEnd,
@@ -14,6 +15,7 @@ import {
   u48Key,
   valueKey,
 } from '../../src/decisions/records.js';
+import { mulberry32 } from '../../fixtures/seeded.js';
 
 test('key encodings: big-endian, ordered like the numbers they hold, decodable', () => {
   for (const v of [0, 1, 255, 256, 2 ** 32 - 1, 2 ** 32, 2 ** 40 + 12345, U48_MAX]) assert.equal(getU48(u48Key(v), 0), v);
@@ -42,6 +44,37 @@ test('event meta cap: long values are stripped step by step, dropped when nothin
   assert.deepEqual(cut.map((m) => m.value.length), [2048 + 10, 2048 + 10]);
   const many = Array.from({ length: 2000 }, (_, i) => ({ key: `key${i}`, value: 'x' }));
   assert.deepEqual(capEventMeta(many), [], 'keys alone exceed the limit');
+});
+
+test('event meta cap: the length bound never undercounts, and the cap answers as a full stringify would', () => {
+  // The cap before the bound existed: stringify every time.
+  const reference = (meta: { key: string; value: string }[]): { key: string; value: string }[] => {
+    if (JSON.stringify(meta).length <= 8191) return meta;
+    for (let n = 2048; n >= 1; n = Math.floor(n / 2)) {
+      const cut = meta.map((m) => (m.value.length > 2 * n ? { key: m.key, value: m.value.slice(0, n) + '<stripped>' } : m));
+      if (JSON.stringify(cut).length <= 8191) return cut;
+    }
+    return [];
+  };
+  const rnd = mulberry32(20261128);
+  // Characters JSON writes as 1, 2 (\" \\ \n) or 6 (\u0001, lone surrogates) characters, and non-ASCII.
+  const alphabet = ['a', 'Z', '0', ' ', '"', '\\', '\n', '\u0001', '\u00e9', '\ud800', '\udc00', '\u2028', '😀'];
+  const text = (len: number): string => Array.from({ length: len }, () => alphabet[Math.floor(rnd() * alphabet.length)]!).join('');
+  let capped = 0, exact = 0;
+  for (let i = 0; i < 400; i++) {
+    const n = Math.floor(rnd() * 12);
+    // Sizes around the 8191 limit, from either side.
+    const meta = Array.from({ length: n }, () => ({ key: text(1 + Math.floor(rnd() * 12)), value: text(Math.floor(rnd() * (i % 2 ? 1400 : 300))) }));
+    const json = JSON.stringify(meta).length;
+    assert.ok(metaJsonBound(meta) >= json, `bound ${metaJsonBound(meta)} < ${json}`);
+    const got = capEventMeta(meta);
+    assert.deepEqual(got, reference(meta));
+    if (json <= 8191) { assert.equal(got, meta, 'under the limit: the same array'); exact++; } else capped++;
+  }
+  assert.ok(capped > 20 && exact > 20, `both sides of the limit covered (${capped} capped, ${exact} kept)`);
+  assert.equal(metaJsonBound([]), JSON.stringify([]).length);
+  // All-escaped text: off by the one comma counted for the last entry.
+  assert.equal(metaJsonBound([{ key: '\u0001', value: '\u0001' }]), JSON.stringify([{ key: '\u0001', value: '\u0001' }]).length + 1);
 });
 
 test('RFC3339 parsing: zones, fractions, Go zero time, garbage', () => {

@@ -72,6 +72,34 @@ test('GeoMemo: one slot per address for the three methods, answers shared by con
   assert.equal(calls, before + 1, 'forgotten after starting over');
 });
 
+test('GeoMemo: the last address is answered without a map look-up, across start-overs and methods', () => {
+  const memo = new GeoMemo(2);
+  const calls = new Map<string, number>();
+  const fn = (m: number) => (v: string) => {
+    calls.set(`${m}:${v}`, (calls.get(`${m}:${v}`) ?? 0) + 1);
+    return new Map([['k', `${m}:${v}`]]);
+  };
+  const fns = [fn(0), fn(1), fn(2)] as const;
+  // A seeded-like fixed walk: repeats of the last address, returns to older ones, and a
+  // bound of 2 so that the map starts over while the last slot is still in use.
+  const walk = ['a', 'a', 'b', 'b', 'a', 'c', 'c', 'a', 'b', 'd', 'd', 'd', 'a'];
+  const seen = new Set<string>();
+  let computed = 0;
+  for (const v of walk) {
+    for (const m of [0, 2, 1, 0] as const) {
+      const got = memo.get(m, v, fns[m]);
+      assert.deepEqual(got, new Map([['k', `${m}:${v}`]]), `${m}(${v})`);
+    }
+    seen.add(v);
+  }
+  for (const n of calls.values()) computed += n;
+  // Each (method, address) is computed once per stay in the memo; the last address never
+  // again while it stays the last one, whatever the map holds.
+  for (const v of seen) for (const m of [0, 1, 2]) assert.ok((calls.get(`${m}:${v}`) ?? 0) >= 1);
+  assert.equal(calls.get('0:d'), 1, 'a run of the same address computes once');
+  assert.ok(computed < walk.length * 3, `${computed} computations for ${walk.length * 4} calls`);
+});
+
 test('GeoIP memo: answers are those of the direct path, for repeated and new addresses', { skip: installed ? false : 'GeoIP data packages not installed' }, async () => {
   const warn = () => {};
   const memo = await buildEnrichers({ warn });

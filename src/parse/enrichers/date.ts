@@ -5,7 +5,7 @@
  * fields without building an instant.
  */
 import {
-  addYears, formatCivilRFC3339Nano, formatRFC3339Nano, formatWallRFC3339Nano, fromDate, getLayout, isZero, fieldsToTime, civil,
+  addYears, formatCivilRFC3339Nano, formatRFC3339Nano, formatWallRFC3339Nano, fromDate, getLayout, isZeroFields, fieldsToTime, civil,
   parseFields, type CompiledLayout, type ParsedFields, type ParseOptions,
 } from '../../core/gotime.js';
 
@@ -30,12 +30,6 @@ export const DATE_LAYOUTS: readonly string[] = [
 
 // The duplicate RFC3339 entry can never succeed where the first failed: skip it.
 const COMPILED: readonly CompiledLayout[] = [...new Set(DATE_LAYOUTS)].map(getLayout);
-
-// Go's zero time (year 1, Jan 1, 00:00:00 UTC) counts as "not parsed".
-function isZeroFields(f: ParsedFields): boolean {
-  // Only wall years 0 and 1 can hold that instant, so most results skip the conversion.
-  return f.year <= 1 && f.year >= 0 && isZero(fieldsToTime(f));
-}
 
 /**
  * Marshals a parse result the way Go's Time.MarshalText would after CrowdSec's year fix:
@@ -68,19 +62,28 @@ function isLeapYear(y: number): boolean {
  * layout without a year (none in the hub has one) does not produce year 0000.
  */
 export function parseDateEnricher(value: string, strTimeFormat: string, now: Date, opts?: ParseOptions): { marshaled: string; ok: boolean } {
-  const nowYear = now.getUTCFullYear();
+  const s = parseDateText(value, strTimeFormat, now.getUTCFullYear(), opts);
+  return s !== null ? { marshaled: s, ok: true } : { marshaled: formatRFC3339Nano(fromDate(now)), ok: false };
+}
+
+/**
+ * The successful half of parseDateEnricher: the marshaled time, or null when nothing parses
+ * (the caller then uses now). Go's zero time (year 1, Jan 1, 00:00:00 UTC) counts as not
+ * parsed.
+ */
+export function parseDateText(value: string, strTimeFormat: string, nowYear: number, opts?: ParseOptions): string | null {
   if (strTimeFormat !== '') {
     const f = parseFields(getLayout(strTimeFormat), value, opts);
     if (f !== null && !isZeroFields(f)) {
       const s = marshal(f, nowYear);
-      if (s !== null) return { marshaled: s, ok: true };
+      if (s !== null) return s;
     }
   }
   for (let i = 0; i < COMPILED.length; i++) {
     const f = parseFields(COMPILED[i]!, value, opts);
     if (f === null || isZeroFields(f)) continue;
     const s = marshal(f, nowYear);
-    if (s !== null) return { marshaled: s, ok: true };
+    if (s !== null) return s;
   }
-  return { marshaled: formatRFC3339Nano(fromDate(now)), ok: false };
+  return null;
 }

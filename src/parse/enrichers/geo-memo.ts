@@ -27,6 +27,10 @@ export class GeoMemo {
   private slots = new Map<string, Slot>();
   private answers = new Map<string, Map<string, string>>();
   private readonly parts: string[] = [];
+  // The slot of the last address asked for: the three methods ask for the same address text
+  // in a row (the same string, from the same event), and so do a source's consecutive lines.
+  private lastValue: string | null = null;
+  private lastSlot: Slot | null = null;
 
   /** `max` addresses (and as many distinct answers); when full, it starts over. */
   constructor(private readonly max = 16384) {}
@@ -36,16 +40,24 @@ export class GeoMemo {
    * maps are shared: callers must not mutate them (applyStatics only copies their entries).
    */
   get(method: GeoMethod, value: string, fn: (value: string) => Answer): Answer {
-    let slot = this.slots.get(value);
+    let slot = value === this.lastValue ? this.lastSlot! : this.slots.get(value);
     if (slot !== undefined) {
       const hit = method === 0 ? slot.a0 : method === 1 ? slot.a1 : slot.a2;
-      if (hit !== undefined) return hit;
+      if (hit !== undefined) {
+        this.lastValue = value;
+        this.lastSlot = slot;
+        return hit;
+      }
     } else {
       // Starting over is cheaper than LRU bookkeeping on every hit, and logs revisit recent keys.
       if (this.slots.size >= this.max) this.slots = new Map();
       slot = new Slot();
       this.slots.set(detach(value), slot);
     }
+    // A slot dropped by a start-over stays valid as the last one (its answers are right).
+    // lastValue may be a slice of the current batch text: it holds that one batch at most.
+    this.lastValue = value;
+    this.lastSlot = slot;
     const r = this.shared(fn(value));
     if (method === 0) slot.a0 = r;
     else if (method === 1) slot.a1 = r;

@@ -8,7 +8,8 @@
  * the data comes from).
  */
 import type { PEvent } from '../../core/event.js';
-import { parseDateEnricher } from './date.js';
+import { parseDateEnricher, parseDateText } from './date.js';
+import { formatRFC3339Nano, fromDate } from '../../core/gotime.js';
 import { geoIpAsn, geoIpCity, importGeo, ipToRange, openGeoSources, type SharedGeo } from './geoip.js';
 import { createReverseDns, type ReverseDnsOptions } from './rdns.js';
 import { GeoMemo, type GeoMethod } from './geo-memo.js';
@@ -52,13 +53,24 @@ export async function buildEnrichers(opts: EnricherOptions = {}): Promise<Map<st
     let lastFormat = '';
     let lastYear = -1;
     let last: Map<string, string> | null = null;
+    // The UTC year of the clock, recomputed only when the time leaves the last year seen.
+    let yearFrom = 0, yearTo = -1, year = 0;
     out.set('ParseDate', (value, evt) => {
       const t = now();
-      const y = t.getUTCFullYear();
+      const ms = t.getTime();
+      if (!(ms >= yearFrom && ms < yearTo)) {
+        year = t.getUTCFullYear();
+        yearFrom = Date.UTC(year, 0, 1);
+        yearTo = Date.UTC(year + 1, 0, 1);
+        // Date.UTC maps years 0-99 to 1900-1999: such clocks just skip the shortcut.
+        if (year < 100) yearTo = yearFrom;
+      }
+      const y = year;
       if (last !== null && value === lastValue && evt.StrTimeFormat === lastFormat && y === lastYear) return last;
-      const r = parseDateEnricher(value, evt.StrTimeFormat, t, parseOpts);
-      const m = new Map([['MarshaledTime', r.marshaled]]);
-      if (r.ok) {
+      const s = parseDateText(value, evt.StrTimeFormat, y, parseOpts);
+      const m = new Map<string, string>();
+      m.set('MarshaledTime', s ?? formatRFC3339Nano(fromDate(t)));
+      if (s !== null) {
         lastValue = value;
         lastFormat = evt.StrTimeFormat;
         lastYear = y;
