@@ -2,9 +2,14 @@
  * `npm run bench:compare`: the same seeded logs through Palisade and the tools people use
  * today, each timed from outside (wall clock, peak RSS via GNU time: lib/measure.ts):
  *
- *   palisade (shipped)  `palisade replay --no-decisions` with Palisade's own rules, full file
+ *   palisade (shipped)  `palisade replay --data-dir <fresh temp dir>` with Palisade's own rules,
+ *                       full file: the whole pipeline issue 4 asks for, parsing, buckets,
+ *                       alerts, profiles and decisions written to the LMDB store (a new data
+ *                       directory per run, removed after it, untimed, as bench/replay.ts does)
  *   palisade (hub)      the same with the Debian hub rules of a default CrowdSec install
  *                       (lib/hub-rules.ts), full file
+ *   palisade (shipped), --large-lines   the same once on the large log (default 10M lines):
+ *                       issue 4's memory bound is peak RSS at 10M lines <= 1.2x that at 1M
  *   crowdsec 1.4.6      the Debian binary with those hub rules, on the first --cut-* lines only
  *                       (it needs ~9 GB and may hang on 1M lines, stack-notes §9); its lines/s
  *                       is cut lines / wall time and is compared as a rate
@@ -21,8 +26,13 @@
  * SSHGuard (which bring their own rules). Tools that are not installed are skipped (run
  * bench/setup-reference.sh). Output: a table on stdout, JSON in bench/results/.
  *
+ * `--no-decisions` runs the Palisade rows as `replay --no-decisions` (no store), the way this
+ * benchmark measured before. The alert check always replays with --no-decisions --json: it
+ * compares alerts, not their storage.
+ *
  *   node --import tsx bench/compare.ts [--lines 1000000] [--kinds sshd,nginx] [--runs 3]
- *        [--cut-sshd 100000] [--cut-nginx 50000] [--crowdsec-timeout 900] [--skip crowdsec,...]
+ *        [--cut-sshd 100000] [--cut-nginx 50000] [--crowdsec-timeout 900] [--no-decisions]
+ *        [--large-lines 10000000] [--skip crowdsec,palisade-hub,palisade-large,fail2ban,sshguard]
  */
 import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
@@ -60,6 +70,18 @@ interface ToolResult {
   ratioAgainst: string | null;
   command: string;
   note?: string;
+  /** Palisade rows: decisions written to a store (the whole pipeline) or --no-decisions. */
+  decisions?: boolean;
+}
+
+/** Issue 4's memory bound for one log kind: peak RSS at the large size against the 1M one. */
+interface MemoryCheck {
+  kind: LargeKind;
+  lines: number;
+  peakRssMb: number | null;
+  largeLines: number;
+  largePeakRssMb: number | null;
+  ratio: number | null;
 }
 
 interface AlertCheck {
@@ -109,16 +131,18 @@ function cpuOf(runs: ReplayRun[]): number | null {
   return c.length ? median(c) : null;
 }
 const short = (m: Measured, root: string): string => m.command.split(root).join('');
+const decisionsNote = (decisions: boolean): string => (decisions ? 'with decisions (LMDB store)' : '--no-decisions');
 
-async function palisadeMedian(file: string, type: string, extra: string[], runs: number, lines: number, label: string): Promise<{ runs: ReplayRun[]; command: string }> {
+/** `decisions`: each run writes to a fresh temporary data directory (timedReplay); else --no-decisions. */
+async function palisadeMedian(file: string, type: string, extra: string[], runs: number, lines: number, label: string, decisions: boolean): Promise<{ runs: ReplayRun[]; command: string }> {
   const got: ReplayRun[] = [];
   let command = '';
   for (let i = 0; i < runs; i++) {
-    const { run, m } = await timedReplay(file, type, extra, Math.max(120_000, (lines / 2_000) * 1000));
+    const { run, m } = await timedReplay(file, type, extra, Math.max(120_000, (lines / 2_000) * 1000), { decisions });
     if (run.lines !== lines) throw new Error(`${label}: replay read ${run.lines} lines, expected ${lines}`);
-    command = short(m, ROOT);
+    command = short(m, ROOT).replace(/palisade-bench-data-\w+/, 'palisade-bench-data-XXXXXX');
     got.push(run);
-    console.log(`  ${label} run ${i + 1}/${runs}: ${fmtInt(run.linesPerSec)} lines/s, peak ${fmtInt(run.peakRssMb)} MB, ${run.alerts} alerts`);
+    console.log(`  ${label} run ${i + 1}/${runs}: ${fmtInt(run.linesPerSec)} lines/s, peak ${fmtInt(run.peakRssMb)} MB, ${run.alerts} alerts, load before ${run.loadBefore.toFixed(2)}`);
   }
   return { runs: got, command };
 }
@@ -146,6 +170,9 @@ async function main(): Promise<void> {
   const crowdsecTimeoutMs = int(args, 'crowdsec-timeout', 900) * 1000;
   const skip = new Set((arg(args, 'skip') ?? '').split(',').filter(Boolean));
   const seed = int(args, 'seed', DEFAULT_SEED);
+  const decisions = !args.includes('--no-decisions');
+  const largeLines = skip.has('palisade-large') ? null : int(args, 'large-lines', 10_000_000);
+  if (largeLines !== null && largeLines <= lines) throw new Error('--large-lines must be more than --lines (or --skip palisade-large)');
   const outDir = resolve(arg(args, 'out') ?? join(ROOT, 'bench', 'results'));
   if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` first');
   const machine = machineInfo(ROOT);
@@ -162,12 +189,15 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'palisade-compare-'));
   const results: ToolResult[] = [];
   const checks: AlertCheck[] = [];
+  const memory: MemoryCheck[] = [];
   try {
     const files = new Map<LargeKind, string>();
+    const largeFiles = new Map<LargeKind, string>();
     const cutFiles = new Map<LargeKind, string>();
     for (const kind of kinds) {
       const f = await ensureLargeLog(kind, lines, seed, DEFAULT_BENCH_DIR, (m) => console.log(m));
       files.set(kind, f);
+      if (largeLines !== null) largeFiles.set(kind, await ensureLargeLog(kind, largeLines, seed, DEFAULT_BENCH_DIR, (m) => console.log(m)));
       cutFiles.set(kind, await cut(f, cuts[kind], f.replace(/\.log$/, `.head${cuts[kind]}.log`)));
     }
     const data = ref ? hubDataDir(ref, work) : null;
@@ -184,17 +214,27 @@ async function main(): Promise<void> {
         return x;
       };
       // Palisade, shipped rules.
-      const shipped = await palisadeMedian(file, type, [], runs, lines, 'palisade shipped');
+      const shipped = await palisadeMedian(file, type, [], runs, lines, 'palisade shipped', decisions);
       const pShipped = row({ tool: 'palisade', rules: 'shipped', inputLines: lines, runs, wallS: median(shipped.runs.map((r) => r.wallS)),
         linesPerSec: median(shipped.runs.map((r) => r.linesPerSec)), peakRssMb: Math.max(...shipped.runs.map((r) => r.peakRssMb ?? 0)) || null, cpuS: cpuOf(shipped.runs),
-        palisadeRatio: null, ratioAgainst: null, command: shipped.command });
+        palisadeRatio: null, ratioAgainst: null, command: shipped.command, decisions, note: decisionsNote(decisions) });
+      // The memory bound at the large size: one run (minutes), same command.
+      if (largeLines !== null) {
+        const large = await palisadeMedian(largeFiles.get(kind)!, type, [], 1, largeLines, 'palisade shipped (large)', decisions);
+        const r = large.runs[0]!;
+        const ratio = r.peakRssMb !== null && pShipped.peakRssMb !== null ? r.peakRssMb / pShipped.peakRssMb : null;
+        row({ tool: 'palisade', rules: 'shipped', inputLines: largeLines, runs: 1, wallS: r.wallS, linesPerSec: r.linesPerSec, peakRssMb: r.peakRssMb,
+          cpuS: r.cpuS, palisadeRatio: null, ratioAgainst: null, command: large.command, decisions,
+          note: `${decisionsNote(decisions)}; peak RSS x${ratio?.toFixed(2) ?? '-'} of the ${fmtInt(lines)}-line run` });
+        memory.push({ kind, lines, peakRssMb: pShipped.peakRssMb, largeLines, largePeakRssMb: r.peakRssMb, ratio });
+      }
       // Palisade, hub rules.
       let pHub: ToolResult | null = null;
       if (hubCfg) {
-        const hub = await palisadeMedian(file, type, ['--config-dir', hubCfg], runs, lines, 'palisade hub');
+        const hub = await palisadeMedian(file, type, ['--config-dir', hubCfg], runs, lines, 'palisade hub', decisions);
         pHub = row({ tool: 'palisade', rules: 'crowdsec hub', inputLines: lines, runs, wallS: median(hub.runs.map((r) => r.wallS)),
           linesPerSec: median(hub.runs.map((r) => r.linesPerSec)), peakRssMb: Math.max(...hub.runs.map((r) => r.peakRssMb ?? 0)) || null, cpuS: cpuOf(hub.runs),
-          palisadeRatio: null, ratioAgainst: null, command: hub.command.split(hubCfg).join('<hub-config>') });
+          palisadeRatio: null, ratioAgainst: null, command: hub.command.split(hubCfg).join('<hub-config>'), decisions, note: decisionsNote(decisions) });
       }
       // crowdsec on the cut, and the alert check on the same cut.
       if (haveCrowdsec && ref && data && hubCfg) {
@@ -263,6 +303,12 @@ async function main(): Promise<void> {
   console.log(`\n${machineLine(machine)}\nload at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
   console.log(table(rows));
   console.log('Palisade ×: Palisade lines/s ÷ the tool\'s (crowdsec against Palisade with the same hub rules; fail2ban and SSHGuard against Palisade\'s shipped rules).');
+  console.log(decisions ? 'Palisade rows: whole pipeline, decisions written to a fresh LMDB data directory per run.' : 'Palisade rows: --no-decisions (no store).');
+  for (const c of memory) {
+    const ok = (b: boolean): string => (b ? 'yes' : 'NO');
+    console.log(`memory ${c.kind}: peak RSS ${fmtInt(c.peakRssMb)} MB at ${fmtInt(c.lines)} lines (< 300 MB: ${c.peakRssMb === null ? '-' : ok(c.peakRssMb < 300)}), `
+      + `${fmtInt(c.largePeakRssMb)} MB at ${fmtInt(c.largeLines)} lines = x${c.ratio?.toFixed(2) ?? '-'} (<= 1.2: ${c.ratio === null ? '-' : ok(c.ratio <= 1.2)})`);
+  }
   for (const c of checks) {
     console.log(`alerts ${c.kind} (${fmtInt(c.cutLines)}-line cut): crowdsec ${c.crowdsec}, palisade ${c.palisade}, agreeing ${c.agreeing}: ${c.equal ? 'SAME ALERTS' : `DIFFERENT (${c.unexplained.length} not explained by crowdsec's re-alert race)`}`);
     for (const k of c.onlyPalisade.slice(0, 10)) console.log(`  only palisade: ${k}`);
@@ -270,7 +316,7 @@ async function main(): Promise<void> {
   }
   mkdirSync(outDir, { recursive: true });
   const out = join(outDir, `compare-${machine.date.replace(/[:.]/g, '-')}.json`);
-  writeFileSync(out, JSON.stringify({ benchmark: 'compare', machine, loadAvgAtEnd: (await import('node:os')).loadavg(), seed, lines, cuts, hubRules: { parsers: HUB_PARSERS, scenarios: HUB_SCENARIOS }, results, alertChecks: checks }, null, 2) + '\n');
+  writeFileSync(out, JSON.stringify({ benchmark: 'compare', machine, loadAvgAtEnd: (await import('node:os')).loadavg(), seed, lines, largeLines, decisions, cuts, hubRules: { parsers: HUB_PARSERS, scenarios: HUB_SCENARIOS }, results, memory, alertChecks: checks }, null, 2) + '\n');
   console.log(`\nwrote ${out}`);
 }
 

@@ -15,15 +15,31 @@ import { exportGeo, openGeoSources, type SharedGeo } from '../parse/enrichers/ge
 export interface PoolOptions extends ParseWorkerData {
   /** Worker threads; default os.availableParallelism(). */
   workers?: number;
-  /** Batches submitted and not yet consumed; default 2 per worker + 1. */
+  /** Batches submitted and not yet consumed; default one per worker + 1 (POOL_IN_FLIGHT_EXTRA). */
   maxInFlight?: number;
 }
 
 /** Under tsx the sources are .ts; after `npm run build` they are .js in dist/. */
 const WORKER_FILE = new URL(`../workers/parse-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
 
-/** Old-generation cap of each parse worker (MB): ~3x its measured live heap. */
+/** Old-generation cap of each parse worker (MB): ~8x its measured live heap (~16 MB). */
 export const WORKER_OLD_GENERATION_MB = 128;
+
+/**
+ * Young-generation cap of each parse worker (MB; V8 makes the semi-spaces a third of it).
+ * Uncapped, each worker's young generation grows to 48 MB (16 MB semi-spaces). With the pool's
+ * 256 KiB batches (POOL_BATCH_BYTES in replay.ts) little survives a scavenge (the batch text is
+ * a large object and is never copied), so the smaller semi-spaces cost more scavenges, not
+ * more copying: 1M sshd lines, 2 workers, ~-55 MB peak RSS, CPU time within the noise
+ * (±10% on the shared machine). A 6 MB cap saved ~15 MB more; its cost was not measured.
+ */
+export const WORKER_YOUNG_GENERATION_MB = 12;
+
+/**
+ * In flight beyond one batch per worker: the next batch is ready when a worker finishes
+ * (results are consumed in order, so one slow batch can hold at most this many finished ones).
+ */
+export const POOL_IN_FLIGHT_EXTRA = 1;
 
 
 export class ParsePool {
@@ -45,7 +61,7 @@ export class ParsePool {
 
   constructor(o: PoolOptions = {}) {
     this.workers = Math.max(1, o.workers ?? availableParallelism());
-    this.maxInFlight = Math.max(1, o.maxInFlight ?? this.workers * 2 + 1);
+    this.maxInFlight = Math.max(1, o.maxInFlight ?? this.workers + POOL_IN_FLIGHT_EXTRA);
     const workerData: ParseWorkerData = { configDir: o.configDir, geoipDir: o.geoipDir, geoShared: o.geoShared, allFields: o.allFields };
     this.piscina = new Piscina({
       filename: WORKER_FILE,
@@ -60,9 +76,9 @@ export class ParsePool {
       // RSS uncapped, ~520 MB capped, same throughput). The live heap is the rules plus bounded
       // memos, now that GeoIP data is shared and memo keys no longer pin whole batch texts
       // (detach() in parse/enrichers/geo-memo.ts); the OOM once seen at this cap predates both.
-      // The young generation keeps V8's default: a 16-32 MB cap saved another 30-60 MB but
-      // cost 5-8% of sshd throughput.
-      resourceLimits: { maxOldGenerationSizeMb: WORKER_OLD_GENERATION_MB },
+      // How far the old generation grows past the live heap between full GCs is set for the
+      // whole process by bin/palisade.js (--heap-growing-percent) for replays.
+      resourceLimits: { maxOldGenerationSizeMb: WORKER_OLD_GENERATION_MB, maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
     });
   }
 

@@ -2,17 +2,20 @@
  * The worker pool against its simple twin, inline parsing on the main thread: the same seeded
  * sshd and nginx logs give identical alerts (with their decisions), in the same order, and
  * identical line counts, for 1 and 2 workers and batches small enough that every log spans
- * many of them (so ordering across batches and workers is exercised).
+ * many of them (so ordering across batches and workers is exercised); and the pool's bound on
+ * batches read ahead of the consumer (what keeps its memory flat whatever the input size).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { runReplay, type ReplaySummary } from '../../src/pipeline/replay.js';
 import type { SinkedAlert } from '../../src/pipeline/sink.js';
+import { ParsePool, POOL_IN_FLIGHT_EXTRA } from '../../src/pipeline/pool.js';
+import { batchLines, type Batch } from '../../src/pipeline/batcher.js';
 import { generateNginx, generateSshd } from '../../fixtures/generate-bf-logs.js';
 
 async function replay(file: string, type: string, workers: number): Promise<{ summary: ReplaySummary; alerts: SinkedAlert[] }> {
@@ -89,3 +92,50 @@ test('palisade replay --workers: bad values are usage errors (exit 2), a good on
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('pool: at most maxInFlight batches are read ahead of the consumer (default: one per worker + 1), results in order', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'palisade-pool-'));
+  const pool = await ParsePool.create({ workers: 2, geo: false, warn: () => {} });
+  try {
+    assert.equal(pool.maxInFlight, 2 + POOL_IN_FLIGHT_EXTRA);
+    const file = join(dir, 'auth.log');
+    const lines = 20_000;
+    writeFileSync(file, generateSshd(lines, 77));
+    let read = 0;
+    const sizes: number[] = [];
+    async function* counted(): AsyncGenerator<Batch> {
+      for await (const b of batchLines(createReadStream(file), { batchBytes: 16 * 1024 })) {
+        read++;
+        sizes.push(b.bytes.byteLength);
+        yield b;
+      }
+    }
+    let consumed = 0;
+    let ahead = 0;
+    let total = 0;
+    for await (const batch of pool.parse(counted(), file, new Map([['type', 'syslog']]))) {
+      consumed++;
+      ahead = Math.max(ahead, read - consumed + 1);
+      // In order: batch k holds the lines of the k-th batch read.
+      assert.equal(batch.counts.lines, lineCount(sizes, consumed - 1, file), `batch ${consumed - 1}`);
+      total += batch.counts.lines;
+    }
+    assert.ok(read > 3 * pool.maxInFlight, `enough batches to fill the pool (${read})`);
+    assert.equal(consumed, read);
+    assert.equal(ahead, pool.maxInFlight, 'the read-ahead reaches the bound and never passes it');
+    assert.equal(total, lines);
+  } finally {
+    await pool.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** Lines in the `k`-th batch of `file`, from the batch sizes (every batch holds whole lines). */
+function lineCount(sizes: number[], k: number, file: string): number {
+  const text = readFileSync(file);
+  let at = 0;
+  for (let i = 0; i < k; i++) at += sizes[i]!;
+  let n = 0;
+  for (let i = at; i < at + sizes[k]!; i++) if (text[i] === 10) n++;
+  return n;
+}
