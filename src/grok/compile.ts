@@ -33,6 +33,18 @@ export interface Grok {
    * missing). True says nothing. Side-effect free, like match().
    */
   mayMatch(input: string): boolean;
+  /**
+   * mayMatch without the required-literal test: for callers whose prefilter already found
+   * every literal in a text that contains `input` (src/parse/prefilter-sites.ts).
+   */
+  mayStart(input: string): boolean;
+  /**
+   * matchInto without the required-literal test (same result: the regex decides; the test
+   * only saves its run). For callers whose prefilter already did that test.
+   */
+  matchIntoPrefiltered(input: string, out: Map<string, string>): boolean;
+  /** True when mayMatch/mayStart test the first character (an anchored pattern). */
+  readonly hasFirstCharTest: boolean;
   /** Literal substrings every match must contain (for a prefilter later); may be empty. */
   readonly requiredLiterals: readonly string[];
 }
@@ -155,6 +167,10 @@ class CompiledGrok implements Grok {
   /** Literals in the order they are checked: longest first (longer ones are rarer in logs). */
   private readonly checkLiterals: readonly string[];
 
+  get hasFirstCharTest(): boolean {
+    return this.firstChar !== null;
+  }
+
   match(input: string): Map<string, string> | null {
     const m = this.exec(input);
     if (m === null) return null;
@@ -171,16 +187,33 @@ class CompiledGrok implements Grok {
   }
 
   mayMatch(input: string): boolean {
-    if (this.semantics.length === 0) return false; // no semantic: the grok never succeeds (spec §3.3)
-    if (this.firstChar !== null && !mayStart(this.firstChar, input)) return false;
+    if (!this.mayStart(input)) return false;
     const lits = this.checkLiterals;
     for (let i = 0; i < lits.length; i++) if (input.indexOf(lits[i]!) < 0) return false;
+    return true;
+  }
+
+  mayStart(input: string): boolean {
+    if (this.semantics.length === 0) return false; // no semantic: the grok never succeeds (spec §3.3)
+    return this.firstChar === null || mayStart(this.firstChar, input);
+  }
+
+  matchIntoPrefiltered(input: string, out: Map<string, string>): boolean {
+    if (!this.mayStart(input)) return false;
+    const m = this.run(input);
+    if (m === null) return false;
+    this.copy(m, out);
     return true;
   }
 
   /** The regex result of a successful match, or null (cheap rejection, or no match). */
   private exec(input: string): RegExpExecArray | null {
     if (!this.mayMatch(input)) return null;
+    return this.run(input);
+  }
+
+  /** The regexes proper (after the cheap tests). */
+  private run(input: string): RegExpExecArray | null {
     const e = this.engines;
     if (input.length > LONG_LINE && e.linear !== null) return e.linear.exec(input);
     const gate = input.length > LONG_LINE ? (e.linearGate ?? e.gate) : e.gate;

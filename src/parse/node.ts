@@ -9,6 +9,10 @@
  *  - a *bare* grok child (no filter, whitelist or children) whose grok cannot match fails
  *    with no side effect, so its parent asks Grok.mayMatch (first character, literals) and
  *    skips the call; one read of the apply_on value serves a run of such siblings;
+ *    a run of 4+ such siblings on one input looks its first character up in a table instead;
+ *  - with a batch hint (line-hint.ts, set by parse/batch.ts), a grok whose site the prefilter
+ *    answers for skips its literal test (bit set) or fails without a regex (bit clear), and
+ *    the syslog-with-host grok reads the structural scanner's record (syslog-fast.ts);
  *  - whitelist ip/cidr lists are compared as u32 intervals for IPv4 candidates.
  * test/parse/compiled-differential.test.ts holds all of it to a plain interpreter.
  */
@@ -18,6 +22,22 @@ import type { CompiledExpr } from '../expr/index.js';
 import type { GrokStep, ParserNode, Whitelist } from './types.js';
 import type { ParseRuntime } from './runtime.js';
 import { compileStatics } from './statics.js';
+import { prefiltered, syslogRecords } from './line-hint.js';
+import { syslogHeaderReader } from './syslog-fast.js';
+
+/**
+ * Grok sites: every node with a grok on `Line.Raw` or a Parsed key gets an id when it is
+ * compiled, so a prefilter plan (prefilter-sites.ts) can map sites to its node bits.
+ */
+const siteIds = new WeakMap<ParserNode, number>();
+let nextSite = 0;
+
+/** The site id of a node that has a grok step (assigned on first call). */
+export function grokSiteOf(node: ParserNode): number {
+  let id = siteIds.get(node);
+  if (id === undefined) siteIds.set(node, (id = nextSite++));
+  return id;
+}
 
 export interface NodeContext {
   rt: ParseRuntime;
@@ -150,12 +170,35 @@ function compileWhitelist(wl: Whitelist): WhitelistCheck {
 /** The grok step: 0 = no match, 1 = match, 2 = match but apply_on named a missing key (node fails). */
 type GrokRun = (evt: PEvent, ctx: NodeContext) => 0 | 1 | 2;
 
-function compileGrokStep(g: GrokStep): GrokRun {
+/**
+ * matchInto, or what it would give, cheaper when the batch parser left hints: a prefilter
+ * miss means no match (a required literal is missing from the line, so from `input`, a
+ * substring of it); a hit skips the grok's own literal test.
+ */
+function hintedMatch(grok: GrokStep['grok'], site: number, input: string, evt: PEvent, ctx: NodeContext): boolean {
+  const pf = prefiltered(ctx.rt.hint, site);
+  if (pf === 0) return false;
+  return pf === 1 ? grok.matchIntoPrefiltered(input, evt.Parsed) : grok.matchInto(input, evt.Parsed);
+}
+
+function compileGrokStep(g: GrokStep, site: number): GrokRun {
   const grok = g.grok;
   const statics = compileStatics(g.statics);
   if (g.applyOn === 'Line.Raw') {
+    // The syslog header grok, read from the structural scanner's record when it has one.
+    const header = syslogHeaderReader(grok);
+    if (header !== null) {
+      return (evt, ctx) => {
+        const h = ctx.rt.hint;
+        const recs = h === undefined ? null : syslogRecords(h);
+        const fast = recs !== null && header(evt.Line.Raw, recs, h!, evt.Parsed);
+        if (!fast && !hintedMatch(grok, site, evt.Line.Raw, evt, ctx)) return 0;
+        statics(evt, ctx.env, ctx.rt);
+        return 1;
+      };
+    }
     return (evt, ctx) => {
-      if (!grok.matchInto(evt.Line.Raw, evt.Parsed)) return 0;
+      if (!hintedMatch(grok, site, evt.Line.Raw, evt, ctx)) return 0;
       statics(evt, ctx.env, ctx.rt);
       return 1;
     };
@@ -165,7 +208,7 @@ function compileGrokStep(g: GrokStep): GrokRun {
     return (evt, ctx) => {
       const v = evt.Parsed.get(key);
       // A missing key fails the node, but the grok still runs, on "" (its statics too).
-      if (!grok.matchInto(v === undefined ? '' : v, evt.Parsed)) return 0;
+      if (!hintedMatch(grok, site, v === undefined ? '' : v, evt, ctx)) return 0;
       statics(evt, ctx.env, ctx.rt);
       return v === undefined ? 2 : 1;
     };
@@ -207,7 +250,7 @@ function compileNode(node: ParserNode): NodeRunner {
   const filter = node.filter ? rawExpr(node.filter) : null;
   const whitelist = node.whitelist ? compileWhitelist(node.whitelist) : null;
   const reason = node.whitelist?.reason ?? '';
-  const grok = node.grok ? compileGrokStep(node.grok) : null;
+  const grok = node.grok ? compileGrokStep(node.grok, node.grok.applyOn !== null ? grokSiteOf(node) : -1) : null;
   const children = node.children.map(nodeRunner);
   const nChildren = children.length;
   // Children that are a bare grok (no filter, whitelist or children of their own) fail with
@@ -217,6 +260,8 @@ function compileNode(node: ParserNode): NodeRunner {
   const bareGrok = bare.map((g) => g?.grok ?? null);
   const bareRaw = bare.map((g) => g?.applyOn === 'Line.Raw');
   const bareKey = bare.map((g) => (g && g.applyOn !== null && g.applyOn !== 'Line.Raw' ? internKey(g.applyOn) : ''));
+  const bareSite = node.children.map((c, i) => (bare[i] !== null ? grokSiteOf(c) : -1));
+  const runAt = bareRuns(bareGrok, bareRaw, bareKey, children, bareSite);
   const statics = compileStatics(node.statics);
   const nextStage = node.nextStage;
 
@@ -258,6 +303,17 @@ function compileNode(node: ParserNode): NodeRunner {
     let inputKey: string | null = null;
     let input = '';
     for (let i = 0; i < nChildren; i++) {
+      const run = runAt[i]!;
+      if (run !== null) {
+        // A run of bare children on one input: see runBare (kept out of this closure, which
+        // every node shares, so that its optimised code stays small).
+        const r = runBare(run, i, evt, ctx, grokOK, state, nextStage);
+        state = (r & 1) !== 0;
+        if ((r & 2) !== 0) break;
+        inputKey = null;
+        i = run.end - 1;
+        continue;
+      }
       const g = bareGrok[i]!;
       if (g !== null) {
         let text: string;
@@ -267,7 +323,9 @@ function compileNode(node: ParserNode): NodeRunner {
           const v = evt.Parsed.get((inputKey = bareKey[i]!));
           text = input = v === undefined ? '' : v;
         }
-        if (!g.mayMatch(text)) {
+        // The batch prefilter's answer for this child's literals, else the grok's own test.
+        const pf = prefiltered(ctx.rt.hint, bareSite[i]!);
+        if (pf === 0 || (pf === 1 ? !g.mayStart(text) : !g.mayMatch(text))) {
           // Exactly what running the child would give: it fails, nothing else happens.
           if (!grokOK) state = false;
           continue;
@@ -287,6 +345,99 @@ function compileNode(node: ParserNode): NodeRunner {
     if (nextStage) evt.Stage = nextStageOf(evt.Stage, ctx.stages);
     return true;
   };
+}
+
+/** Index of `text`'s first code unit in a BareRun table: 0-127 ASCII, 128 other, 129 empty. */
+function startClass(text: string): number {
+  if (text.length === 0) return 129;
+  const c = text.charCodeAt(0);
+  return c < 128 ? c : 128;
+}
+const START_SAMPLES = Array.from({ length: 130 }, (_, k) => (k < 128 ? String.fromCharCode(k) : k === 128 ? '\u0080' : ''));
+
+/** Consecutive bare grok children on the same input, from `i` to `end` (exclusive). */
+interface BareRun {
+  end: number;
+  /** Per start class: the children of the run (ascending) whose mayStart can pass. */
+  table: readonly Int32Array[];
+  /** The run's input: the raw line, or this Parsed key. */
+  raw: boolean;
+  key: string;
+  /** Per child of the node (indexed like children): its runner, grok and site id. */
+  runners: readonly NodeRunner[];
+  groks: readonly (GrokStep['grok'] | null)[];
+  sites: readonly number[];
+}
+
+/**
+ * The children of a run whose first-character test the input passes, in order; the others
+ * fail with no side effect, as in the node's plain loop. A child that ran and matched may have
+ * rewritten the input, so the table is consulted again from the next child. Returns the
+ * node's state after the run (bit 0) and whether a next_stage success ended the loop (bit 1).
+ */
+function runBare(run: BareRun, i: number, evt: PEvent, ctx: NodeContext, grokOK: boolean, state: boolean, nextStage: boolean): number {
+  const end = run.end;
+  let text = run.raw ? evt.Line.Raw : (evt.Parsed.get(run.key) ?? '');
+  let from = i;
+  let endOK = false;
+  for (let redo = true; redo;) {
+    redo = false;
+    const list = run.table[startClass(text)]!;
+    for (let q = 0; q < list.length; q++) {
+      const c = list[q]!;
+      if (c < from) continue;
+      const pf = prefiltered(ctx.rt.hint, run.sites[c]!);
+      if (pf === 0 || (pf < 0 && !run.groks[c]!.mayMatch(text))) {
+        if (!grokOK) state = false;
+        continue;
+      }
+      if (run.runners[c]!(evt, ctx)) {
+        state = true;
+        if (c === end - 1) endOK = true;
+        if (nextStage) return 3;
+        text = run.raw ? evt.Line.Raw : (evt.Parsed.get(run.key) ?? '');
+        from = c + 1;
+        redo = true;
+        break;
+      } else if (!grokOK) state = false;
+    }
+  }
+  // Without a grok of its own, the node takes the last child's result: a skipped last child fails it.
+  if (!grokOK && !endOK) state = false;
+  return state ? 1 : 0;
+}
+
+/** Runs shorter than this are not worth a table: the plain loop asks each child. */
+const MIN_RUN = 4;
+
+/**
+ * The bare runs of a node's children, at the index of their first child (null elsewhere).
+ * mayStart depends only on the input's first code unit (or its emptiness), so one sample per
+ * class gives exactly the children that could pass it.
+ */
+function bareRuns(
+  groks: readonly (GrokStep['grok'] | null)[],
+  raw: readonly boolean[],
+  keys: readonly string[],
+  runners: readonly NodeRunner[],
+  sites: readonly number[],
+): (BareRun | null)[] {
+  const out: (BareRun | null)[] = groks.map(() => null);
+  for (let i = 0; i < groks.length;) {
+    if (groks[i] === null) { i++; continue; }
+    let end = i + 1;
+    while (end < groks.length && groks[end] !== null && raw[end] === raw[i] && keys[end] === keys[i]) end++;
+    if (end - i >= MIN_RUN) {
+      const table = START_SAMPLES.map((sample) => {
+        const list: number[] = [];
+        for (let c = i; c < end; c++) if (groks[c]!.mayStart(sample)) list.push(c);
+        return Int32Array.from(list);
+      });
+      out[i] = { end, table, raw: raw[i]!, key: keys[i]!, runners, groks, sites };
+    }
+    i = end;
+  }
+  return out;
 }
 
 const runners = new WeakMap<ParserNode, NodeRunner>();

@@ -3,6 +3,7 @@
  * (hot paths count and go on), and a warning sink.
  */
 import type { Enricher } from './enrichers/index.js';
+import type { LineHint } from './line-hint.js';
 
 export interface ParseCounters {
   lines: number;
@@ -20,6 +21,8 @@ export interface ParseRuntime {
   counters: ParseCounters;
   warn(msg: string): void;
   now(): Date;
+  /** Set by the batch parser (batch.ts) for the line being parsed; absent = no hints. */
+  hint?: LineHint;
 }
 
 export function newCounters(): ParseCounters {

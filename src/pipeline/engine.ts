@@ -12,6 +12,8 @@ import { buildEnrichers, GEOIP_METHODS } from '../parse/enrichers/index.js';
 import type { SharedGeo } from '../parse/enrichers/geoip.js';
 import { newCounters, limitedWarn, type ParseRuntime } from '../parse/runtime.js';
 import { parseEvent } from '../parse/stages.js';
+import { BatchParser } from '../parse/batch.js';
+import type { LineHint } from '../parse/line-hint.js';
 import { BucketEngine, type OverflowResult, type PreparedRoutes } from '../scenarios/engine.js';
 import type { LapiAlert } from '../scenarios/overflow.js';
 import { existsSync, realpathSync } from 'node:fs';
@@ -35,7 +37,15 @@ export interface EngineConfig {
   geoShared?: SharedGeo;
   /** Memoise pure scenario filters (scenarios/filter-memo.ts); default true. */
   filterMemo?: boolean;
+  /** Scanner of parseBatch/processBatch: default the WASM one, its TS twin when missing. */
+  scanner?: 'wasm' | 'twin';
 }
+
+/**
+ * The clock of a replay: within one batch every line gets the same "now" (a Date per batch,
+ * not per line); outside batches, a new Date per call.
+ */
+interface BatchClock { fixed: Date | null }
 
 export interface AgentCounters {
   lines: number;
@@ -57,7 +67,11 @@ export class DetectionEngine {
     private readonly runtime: ParseRuntime,
     readonly buckets: BucketEngine,
     private readonly mode: 'replay' | 'live',
+    private readonly clock: BatchClock | null,
+    private readonly scannerImpl: 'wasm' | 'twin' | undefined,
   ) {}
+
+  private batchParser: BatchParser | null = null;
 
   static async create(cfg: EngineConfig): Promise<DetectionEngine> {
     const warn = limitedWarn(cfg.warn ?? ((m) => process.stderr.write(`warning: ${m}\n`)));
@@ -67,11 +81,13 @@ export class DetectionEngine {
     const hubIndex = findHubIndex(dir, rules.scenarioFiles);
     const loaded = loadScenarioFiles(rules.scenarioFiles, { helpers: rules.helpers, data: rules.data, simulation, hubIndex });
     if (loaded.failures.length > 0) throw loaded.failures[0]!.error;
-    const nowDate = cfg.now ?? (() => new Date());
+    // Replay mode without an injected clock: one Date per batch (see BatchClock).
+    const clock: BatchClock | null = cfg.now || cfg.mode !== 'replay' ? null : { fixed: null };
+    const nowDate = cfg.now ?? (clock ? () => clock.fixed ?? new Date() : () => new Date());
     const methods = cfg.role === 'pour' ? usedMethods(rules.postoverflows.set) : usedMethods(rules.parsers.set, rules.postoverflows.set);
     const needsGeo = [...methods].some((m) => GEOIP_METHODS.has(m));
     const enrichers = await buildEnrichers({ geoipDir: needsGeo ? cfg.geoipDir : null, geoShared: needsGeo ? cfg.geoShared : undefined, now: nowDate, warn });
-    const runtime: ParseRuntime = { enrichers, counters: newCounters(), warn, now: nowDate };
+    const runtime: ParseRuntime = { enrichers, counters: newCounters(), warn, now: nowDate, hint: undefined };
     const now = cfg.now ? () => fromDate(cfg.now!()) : nowGo;
     const buckets = new BucketEngine(loaded.scenarios, {
       mode: cfg.mode,
@@ -82,7 +98,7 @@ export class DetectionEngine {
       onEviction: (e) => { if (isPowerOfTen(e.total)) warn(`bucket cap reached: evicted a bucket of ${e.scenario} (${e.total} evictions so far)`); },
       log: (level, msg) => { if (level === 'warn' || level === 'error') warn(msg); },
     });
-    return new DetectionEngine(rules, loaded.scenarios, runtime, buckets, cfg.mode);
+    return new DetectionEngine(rules, loaded.scenarios, runtime, buckets, cfg.mode, clock, cfg.scanner);
   }
 
   /** Processes one raw line; returns the alerts its overflows produced (one per source). */
@@ -96,15 +112,49 @@ export class DetectionEngine {
    * event to pour, or null (unparsed, dropped or whitelisted). Safe to run in any thread
    * holding the same rules; `buckets.route(evt)` then gives what `pourRouted` needs.
    */
-  parseLine(raw: string, src: string, labels: Map<string, string>, module = 'file'): PEvent | null {
+  parseLine(raw: string, src: string, labels: Map<string, string>, module = 'file', hint?: LineHint): PEvent | null {
     this.counters.lines++;
     const evt = newLogEvent(raw, { src, module, labels, mode: this.mode === 'replay' ? ExpectMode.TIMEMACHINE : ExpectMode.LIVE, time: this.runtime.now() });
-    const outcome = parseEvent(this.rules.parsers.set, evt, this.runtime);
+    const rt = this.runtime;
+    rt.hint = hint;
+    let outcome;
+    try {
+      outcome = parseEvent(this.rules.parsers.set, evt, rt);
+    } finally {
+      rt.hint = undefined;
+    }
     if (outcome === 'dropped') { this.counters.dropped++; return null; }
     if (outcome === 'unparsed') { this.counters.unparsed++; return null; }
     this.counters.parsed++;
     if (evt.Whitelisted) { this.counters.whitelisted++; return null; }
     return evt;
+  }
+
+  /**
+   * parseLine on every line of a batch of raw bytes (lines as batcher.ts's forEachLine of
+   * batchText gives them), with the batch scanners' hints (src/parse/batch.ts); `onEvent`
+   * gets each event to pour, in line order. Same events and counters as parseLine per line.
+   */
+  parseBatch(bytes: Uint8Array, src: string, labels: Map<string, string>, onEvent: (evt: PEvent) => void, module = 'file'): void {
+    const bp = (this.batchParser ??= BatchParser.create(this.rules.parsers.set, this.scannerImpl));
+    const clock = this.clock;
+    if (clock) clock.fixed = new Date();
+    try {
+      bp.forEachLine(bytes, (line, hint) => {
+        const evt = this.parseLine(line, src, labels, module, hint);
+        if (evt !== null) onEvent(evt);
+      });
+    } finally {
+      if (clock) clock.fixed = null;
+    }
+  }
+
+  /** processLine on every line of a batch (see parseBatch); alerts go to `onAlerts` in order. */
+  processBatch(bytes: Uint8Array, src: string, labels: Map<string, string>, onAlerts: (alerts: LapiAlert[]) => void, module = 'file'): void {
+    this.parseBatch(bytes, src, labels, (evt) => {
+      const alerts = this.pour(evt);
+      if (alerts.length > 0) onAlerts(alerts);
+    }, module);
   }
 
   /** Pours an event parsed and routed elsewhere (worker pool); same alerts as pour(evt). */

@@ -2,13 +2,13 @@
  * Piscina task: parse one batch of lines and route the results to scenarios (design.md §1).
  *
  * Each worker loads the rules once (parsers, enrichers, scenario filters/groupby) from the
- * config in `workerData`, then per batch runs parser stages and whitelists and `route()`
+ * config in `workerData`, then per batch scans the bytes (DetectionEngine.parseBatch:
+ * line split, literal prefilter, syslog header spans) and runs parser stages, whitelists and `route()`
  * on every line, and returns the pour records (src/pipeline/pour-records.ts) as one moved
  * buffer. Bucket state never lives here: the main thread applies the pours in order.
  */
 import { move, workerData } from 'piscina';
 import { DetectionEngine } from '../pipeline/engine.js';
-import { batchText, forEachLine } from '../pipeline/batcher.js';
 import { PourRecordWriter } from '../pipeline/pour-records.js';
 import { enableRegexpBacktrackGuard } from '../grok/regexp-guard.js';
 import type { SharedGeo } from '../parse/enrichers/geoip.js';
@@ -66,9 +66,9 @@ export default async function parseBatch(task: ParseTask): Promise<Uint8Array> {
   const before = { ...engine.counters };
   const out = writerOf(engine);
   const buckets = engine.buckets;
-  forEachLine(batchText(task.bytes), (line) => {
-    const evt = engine.parseLine(line, task.src, labels);
-    if (evt !== null) out.add(evt, buckets.routeInto(evt, routes));
+  // One scan of the batch (lines, prefilter, syslog header) in WASM, then per line the parsers.
+  engine.parseBatch(new Uint8Array(task.bytes), task.src, labels, (evt) => {
+    out.add(evt, buckets.routeInto(evt, routes));
   });
   const c = engine.counters;
   const packed = out.finish({
