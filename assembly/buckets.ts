@@ -79,6 +79,10 @@ let distBase: usize = 0;
 let distTop: u32 = 1; // next never-used entry (0 = none)
 let distFree: u32 = 0;
 let distLive: u32 = 0;
+/** Slots reserved for the hash (2 maxRows rounded up to a power of two); in use: hashMask + 1. */
+let hashMax: u32 = 0;
+/** The hash starts this small and doubles with the live rows, so probes stay in cache. */
+const HASH_MIN_SLOTS: u32 = 1024;
 
 @inline function row(r: u32): usize {
   return ROWS + <usize>r * BK_ROW_BYTES;
@@ -292,8 +296,23 @@ function evictFor(s: u32): u32 {
   return victim;
 }
 
+/**
+ * Doubles the slots in use (within the reserved region) and re-inserts every live row,
+ * found through the scenario lists (parked rows are in neither).
+ */
+function growHash(): void {
+  const size = hashMask + 1;
+  memory.fill(hashBase, 0, <usize>size << 4);
+  hashMask = (size << 1) - 1;
+  for (let s: u32 = 0; s < nScen; s++) {
+    for (let r = load<u32>(part(s) + P_HEAD); r != 0; r = load<u32>(row(r) + BK_ROW_NEXT)) hashInsert(r);
+  }
+}
+
 /** Inserts a new row at the back of scenario s. */
 function insertRow(s: u32, k0: u32, k1: u32, k2: u32, k3: u32): u32 {
+  // Load at most 1/2.
+  if ((live + 1) << 1 > hashMask + 1 && hashMask + 1 < hashMax) growHash();
   const r = newRow(s, k0, k1, k2, k3);
   hashInsert(r);
   append(s, r);
@@ -440,10 +459,14 @@ export function bucketsInit(nScenarios: u32, rows: u32): u32 {
   const need = <i32>((db + D_BYTES * 2 + 0xffff) >>> 16);
   const have = memory.size();
   if (need > have && memory.grow(need - have) < 0) return fail(BK_NO_MEMORY);
+  // The region is reserved for `slots`; only the first ones are used (and cleared) until
+  // the live rows need more (growHash clears what it adds).
+  const first = min(slots, HASH_MIN_SLOTS);
   hashBase = hb;
-  hashMask = slots - 1;
+  hashMax = slots;
+  hashMask = first - 1;
   distBase = db;
-  memory.fill(hb, 0, <usize>slots << 3);
+  memory.fill(hb, 0, <usize>first << 3);
   nScen = nScenarios;
   maxRows = rows;
   live = 0;

@@ -8,7 +8,9 @@
  * process per phase (steadier than wall time on a shared machine; GC included). Phases run
  * batch-wise (parse all lines of a batch, then route them, then write them), so route and
  * write meet events no longer in the CPU caches: they read somewhat higher than in a worker,
- * which routes each event right after parsing it.
+ * which routes each event right after parsing it. The write phase includes the bucket-table
+ * records (key hashes); the pour phase feeds them to the table a chunk per call
+ * (BucketEngine.beginBatch), as the pool's main thread does.
  *
  *   node --expose-gc --import tsx bench/lib/pour-stages.ts FILE TYPE [--lines N] [--batch 4000] [--no-memo]
  *        [--profile-main OUT.cpuprofile]   (a CPU profile of the main half only)
@@ -43,6 +45,8 @@ export interface StageCosts {
   eventsPerSec: number;
   alerts: number;
   recordBytes: number;
+  /** Bucket table of the main half: 'wasm', or 'ts' when build/palisade.wasm is missing or stale. */
+  table: 'wasm' | 'ts';
   memo: { hits: number; misses: number } | null;
 }
 
@@ -105,6 +109,7 @@ export async function measureStages(file: string, type: string, o: { lines?: num
     lines: n, parseUs: us(parse), routeUs: us(route), writeUs: us(write), readUs: us(read), pourUs: us(pour),
     eventsPerSec: main.buckets.stats.events / ((read + pour) / 1000), alerts,
     recordBytes: bufs.reduce((a, b) => a + b.byteLength, 0),
+    table: main.buckets.tableImpl,
     memo: memo && { hits: memo.hits, misses: memo.misses },
   };
 }
@@ -128,5 +133,5 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   console.log(`${r.lines} lines of ${file}`);
   console.log(`worker per line: parse ${f(r.parseUs)} us, route ${f(r.routeUs)} us, write ${f(r.writeUs)} us = ${f(r.parseUs + r.routeUs + r.writeUs)} us`);
   console.log(`main per line:   read ${f(r.readUs)} us, pour ${f(r.pourUs)} us = ${f(r.readUs + r.pourUs)} us (${Math.round(1e6 / (r.readUs + r.pourUs)).toLocaleString('en-US')} lines/s, ${Math.round(r.eventsPerSec).toLocaleString('en-US')} events/s)`);
-  console.log(`main / worker: ${f((r.readUs + r.pourUs) / (r.parseUs + r.routeUs + r.writeUs))}; alerts ${r.alerts}; records ${(r.recordBytes / 1e6).toFixed(1)} MB${r.memo ? `; filter memo hits ${r.memo.hits}, misses ${r.memo.misses}` : ''}`);
+  console.log(`main / worker: ${f((r.readUs + r.pourUs) / (r.parseUs + r.routeUs + r.writeUs))}; alerts ${r.alerts}; records ${(r.recordBytes / 1e6).toFixed(1)} MB; bucket table ${r.table}${r.memo ? `; filter memo hits ${r.memo.hits}, misses ${r.memo.misses}` : ''}`);
 }

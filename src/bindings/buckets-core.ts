@@ -54,6 +54,8 @@ export interface BucketBatchTable {
   setPour(i: number, scenario: number, key: ArrayLike<number>, keyOff: number, sec: number, nsec: number, flags?: number, distinctLo?: number, distinctHi?: number): void;
   /** The same with the key (and distinct value) given as strings, hashed here. */
   setPourKey(i: number, scenario: number, key: string, sec: number, nsec: number, distinct?: string | null, cancel?: boolean): void;
+  /** Records 0..n-1 of the next `pour` from records already in the ABI layout: `bytes` from record `from` on. */
+  setPours(bytes: Uint8Array, from: number, n: number): void;
   /** Pours records 0..n-1 in order; 4 u32 per record (BK_OUT_* flags, row, previous row, evicted row), valid until the next call. */
   pour(n: number): Uint32Array;
   /** Removes rows whose time is up at (sec, nsec); 2 u32 per row (row, BK_OUT_EXPIRED | BK_OUT_TIMED), at most `max`; call again while it returns max. */
@@ -198,6 +200,7 @@ export const DISTINCT_SEED = 0x5bd1e995;
 // Module constants instead of `abi.X` on the hot path: a namespace property read per use
 // costs more than the whole record write under tsx's module transform.
 const IN_WORDS = abi.BK_IN_BYTES / 4;
+const IN_BYTES = abi.BK_IN_BYTES;
 const MAX_BATCH = abi.BK_MAX_BATCH;
 const REC_DISTINCT = abi.BK_REC_DISTINCT;
 const REC_CANCEL = abi.BK_REC_CANCEL;
@@ -240,6 +243,13 @@ export abstract class BucketRecordWriter {
       t[4] = t[5] = 0;
     }
     this.setPour(i, scenario, t, 0, sec, nsec, flags, t[4]!, t[5]!);
+  }
+
+  setPours(bytes: Uint8Array, from: number, n: number): void {
+    if (!(n >= 0 && n <= MAX_BATCH)) throw new RangeError(`setPours: ${n} records, at most ${MAX_BATCH}`);
+    const src = bytes.subarray(from * IN_BYTES, (from + n) * IN_BYTES);
+    if (!(from >= 0) || src.length !== n * IN_BYTES) throw new RangeError(`setPours: records ${from}..${from + n - 1} outside the ${Math.floor(bytes.length / IN_BYTES)} given`);
+    new Uint8Array(this.u32.buffer, this.inW * 4, n * IN_BYTES).set(src);
   }
 
   /** Scenario codes of a config list in the ABI's scenario-record layout (bytes). */

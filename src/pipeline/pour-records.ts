@@ -14,10 +14,18 @@
  * (most queued events are never read), unless an expression may reach a whole event (header
  * flag LAZY off: plain PEvents).
  *
+ * With the scenarios (a parse worker), the writer also lays out every route as a record of
+ * the bucket table (assembly/README.md "Bucket table": time, scenario, 128-bit hash of the
+ * groupby value, distinct-value hash, cancel flag), hashing each distinct string of the
+ * batch once: the main thread copies them into the table a chunk at a time
+ * (BucketEngine.beginBatch) and hashes nothing.
+ *
  * Wire format: one movable buffer (native byte order: both ends are threads of one process)
  *
- *   Int32 header [MAGIC, flags, lines, parsed, unparsed, whitelisted, dropped, events, nInts, nFloats, stringBytes, 0]
- *   Float64 column (nFloats)  |  Int32 column (nInts)  |  msgpack array of the batch's strings
+ *   Int32 header [MAGIC, flags, lines, parsed, unparsed, whitelisted, dropped, events, nInts, nFloats, stringBytes, nRecords]
+ *   Float64 column (nFloats)  |  Int32 column (nInts)
+ *   if flags & TABLE: Int32 per event (its records, -1 no clock), padded to 8 bytes  |  nRecords × BK_IN_BYTES table records
+ *   msgpack array of the batch's strings
  *
  * Per event, in the Int32 column (string ids index the string array):
  *   -1, marshaledTimeId                          no usable clock: only counted
@@ -34,7 +42,8 @@ import { Packr } from 'msgpackr';
 import { PEvent, type StringMap } from '../core/event.js';
 import type { GoTime } from '../core/gotime.js';
 import type { ScenarioSpec } from '../config/scenario.js';
-import { cancelOf, distinctOf, PreparedRoutes, replayClock } from '../scenarios/engine.js';
+import { cancelOf, distinctOf, PreparedRoutes, replayClock, type TableRecords } from '../scenarios/engine.js';
+import { BK, DISTINCT_SEED, hashKey128 } from '../bindings/buckets-core.js';
 import type { LapiAlert } from '../scenarios/overflow.js';
 import { ALL_FIELDS, SOURCE_ENRICHED_KEYS, type FieldNeeds } from './field-needs.js';
 import { PooledEvent } from './pooled-event.js';
@@ -47,12 +56,16 @@ export interface LineCounts {
   dropped: number;
 }
 
-const MAGIC = 0x50520003;
+const MAGIC = 0x50520004;
 const HEADER_INTS = 12;
 // 48 bytes: the Float64 column that follows is 8-aligned.
 const HEADER_BYTES = HEADER_INTS * 4;
 /** Header flag: events may be rebuilt as PooledEvents (no expression reaches a whole event). */
 const LAZY = 1;
+/** Header flag: the batch carries bucket-table records. */
+const TABLE = 2;
+/** u32 words of a table record (BK_IN_BYTES). */
+const REC_WORDS = 10;
 const NOT_EVALUATED = -3;
 const NONE = -1;
 const TRUE = -2;
@@ -72,6 +85,18 @@ export class PourRecordWriter {
   private strings: string[] = [];
   private ids = new Map<string, number>();
   private events = 0;
+  // Table records (only with scenarios): per event its record count, then the records.
+  private readonly table: boolean;
+  private perEvent = new Int32Array(1 << 12);
+  private recs = new ArrayBuffer(REC_WORDS * 4 * (1 << 12));
+  private recU32 = new Uint32Array(this.recs);
+  private recF64 = new Float64Array(this.recs);
+  private nr = 0;
+  /** Per string id: 1 = key hash in keyHash[4 id..], 2 = distinct hash in distinctHash[2 id..]. */
+  private hashed = new Uint8Array(1 << 12);
+  private keyHash = new Uint32Array(4 << 12);
+  private distinctHash = new Uint32Array(2 << 12);
+  private readonly scratch = new Uint32Array(4);
   private lastText: string | null = null;
   private lastClock: GoTime | null = null;
   private readonly pushPair = (v: string, k: string): void => {
@@ -79,21 +104,25 @@ export class PourRecordWriter {
     this.int(this.sid(v));
   };
 
-  constructor(private readonly needs: FieldNeeds = ALL_FIELDS, private readonly scenarios: readonly ScenarioSpec[] | null = null) {}
+  constructor(private readonly needs: FieldNeeds = ALL_FIELDS, private readonly scenarios: readonly ScenarioSpec[] | null = null) {
+    this.table = scenarios !== null;
+  }
 
   add(evt: PEvent, routes: PreparedRoutes): void {
-    this.events++;
+    const e = this.events++;
     if (evt.MarshaledTime !== this.lastText) {
       this.lastText = evt.MarshaledTime;
       this.lastClock = replayClock(evt);
     }
     const clock = this.lastClock;
     if (clock === null) {
+      if (this.table) this.eventRecords(e, -1);
       this.int(-1);
       this.int(this.sid(evt.MarshaledTime));
       return;
     }
     const n = routes.count;
+    if (this.table) this.eventRecords(e, n);
     this.int(n);
     this.int(clock.nsec);
     this.int(clock.offsetSec);
@@ -103,8 +132,9 @@ export class PourRecordWriter {
     const env = { evt };
     for (let j = 0; j < n; j++) {
       const index = routes.index[j]!;
+      const keyId = this.sid(routes.key[j]!);
       this.int(index);
-      this.int(this.sid(routes.key[j]!));
+      this.int(keyId);
       const spec = this.scenarios?.[index];
       if (!spec) {
         this.int(NOT_EVALUATED);
@@ -113,11 +143,14 @@ export class PourRecordWriter {
         // A trigger overflows before distinct / cancel_on would run.
         this.int(NONE);
         this.int(NONE);
+        this.record(clock, index, keyId, -1, false);
       } else {
         const d = distinctOf(spec, env);
-        this.int(d === null ? NONE : this.sid(d));
+        const distinctId = d === null ? NONE : this.sid(d);
+        this.int(distinctId);
         const c = cancelOf(spec, env);
         this.int(c === false ? NONE : c === true ? TRUE : this.sid(c));
+        this.record(clock, index, keyId, distinctId, c === true);
       }
     }
     this.int(this.sid(evt.MarshaledTime));
@@ -151,19 +184,96 @@ export class PourRecordWriter {
     const strs = packr.pack(this.strings);
     const fBytes = this.nf * 8;
     const iBytes = this.ni * 4;
-    const out = new Uint8Array(HEADER_BYTES + fBytes + iBytes + strs.length);
+    const eBytes = this.table ? pad8(HEADER_BYTES + fBytes + iBytes + this.events * 4) - (HEADER_BYTES + fBytes + iBytes) : 0;
+    const rBytes = this.nr * REC_WORDS * 4;
+    const tAt = HEADER_BYTES + fBytes + iBytes;
+    const out = new Uint8Array(tAt + eBytes + rBytes + strs.length);
     const header = new Int32Array(out.buffer, 0, HEADER_INTS);
-    header.set([MAGIC, this.needs.wholeEvents ? 0 : LAZY, c.lines, c.parsed, c.unparsed, c.whitelisted, c.dropped, this.events, this.ni, this.nf, strs.length, 0]);
+    const flags = (this.needs.wholeEvents ? 0 : LAZY) | (this.table ? TABLE : 0);
+    header.set([MAGIC, flags, c.lines, c.parsed, c.unparsed, c.whitelisted, c.dropped, this.events, this.ni, this.nf, strs.length, this.nr]);
     new Float64Array(out.buffer, HEADER_BYTES, this.nf).set(this.floats.subarray(0, this.nf));
     new Int32Array(out.buffer, HEADER_BYTES + fBytes, this.ni).set(this.ints.subarray(0, this.ni));
+    if (this.table) {
+      new Int32Array(out.buffer, tAt, this.events).set(this.perEvent.subarray(0, this.events));
+      out.set(new Uint8Array(this.recs, 0, rBytes), tAt + eBytes);
+      this.hashed.fill(0, 0, this.strings.length);
+    }
     // pack() returns a view on msgpackr's scratch buffer: copied here into a buffer of our own.
-    out.set(strs, HEADER_BYTES + fBytes + iBytes);
-    this.ni = this.nf = this.events = 0;
+    out.set(strs, tAt + eBytes + rBytes);
+    this.ni = this.nf = this.events = this.nr = 0;
     this.strings = [];
     this.ids = new Map();
     this.lastText = null;
     this.lastClock = null;
     return out;
+  }
+
+  private eventRecords(e: number, n: number): void {
+    if (e === this.perEvent.length) {
+      const bigger = new Int32Array(e * 2);
+      bigger.set(this.perEvent);
+      this.perEvent = bigger;
+    }
+    this.perEvent[e] = n;
+  }
+
+  /** The table record of one route: the key (and distinct value) hashed once per string of the batch. */
+  private record(clock: GoTime, scenario: number, keyId: number, distinctId: number, cancel: boolean): void {
+    if ((this.nr + 1) * REC_WORDS > this.recU32.length) {
+      const bigger = new ArrayBuffer(this.recs.byteLength * 2);
+      new Uint8Array(bigger).set(new Uint8Array(this.recs));
+      this.recs = bigger;
+      this.recU32 = new Uint32Array(bigger);
+      this.recF64 = new Float64Array(bigger);
+    }
+    this.hashFor(keyId, 1);
+    let flags = cancel ? BK.REC_CANCEL : 0;
+    const w = this.nr++ * REC_WORDS;
+    const u = this.recU32, k = this.keyHash, kw = keyId * 4;
+    this.recF64[w >>> 1] = clock.unixSec;
+    u[w + 2] = clock.nsec;
+    u[w + 4] = k[kw]!;
+    u[w + 5] = k[kw + 1]!;
+    u[w + 6] = k[kw + 2]!;
+    u[w + 7] = k[kw + 3]!;
+    if (distinctId >= 0) {
+      this.hashFor(distinctId, 2);
+      flags |= BK.REC_DISTINCT;
+      u[w + 8] = this.distinctHash[distinctId * 2]!;
+      u[w + 9] = this.distinctHash[distinctId * 2 + 1]!;
+    } else {
+      u[w + 8] = u[w + 9] = 0;
+    }
+    // u16 scenario at +12, u16 flags at +14: one little-endian word.
+    u[w + 3] = (scenario & 0xffff) | (flags << 16);
+  }
+
+  /** Hashes string `id` as a key (what 1) or a distinct value (what 2) unless done in this batch. */
+  private hashFor(id: number, what: 1 | 2): void {
+    if (id >= this.hashed.length) {
+      let n = this.hashed.length;
+      while (n <= id) n *= 2;
+      const h = new Uint8Array(n);
+      h.set(this.hashed);
+      this.hashed = h;
+      const k = new Uint32Array(4 * n);
+      k.set(this.keyHash);
+      this.keyHash = k;
+      const d = new Uint32Array(2 * n);
+      d.set(this.distinctHash);
+      this.distinctHash = d;
+    }
+    const done = this.hashed[id]!;
+    if (done & what) return;
+    this.hashed[id] = done | what;
+    const s = this.strings[id]!;
+    if (what === 1) {
+      hashKey128(s, this.keyHash, 4 * id);
+    } else {
+      hashKey128(s, this.scratch, 0, DISTINCT_SEED);
+      this.distinctHash[2 * id] = this.scratch[0]!;
+      this.distinctHash[2 * id + 1] = this.scratch[1]!;
+    }
   }
 
   private sid(s: string): number {
@@ -200,9 +310,16 @@ export class PourRecordWriter {
   }
 }
 
+/** The bucket engine of a PourTarget, when it can take a batch's table records at once (BucketEngine). */
+export interface BatchPourer {
+  beginBatch(records: TableRecords): boolean;
+  endBatch(complete?: boolean): void;
+}
+
 /** What the main thread pours records into (DetectionEngine). */
 export interface PourTarget {
   pourPrepared(evt: PEvent | null, now: GoTime | null, marshaledTime: string, routes: PreparedRoutes): LapiAlert[];
+  readonly buckets?: BatchPourer;
 }
 
 /** Called per record by PourBatch.forEach: see BucketEngine.pourPrepared for the meaning. */
@@ -219,31 +336,49 @@ export class PourBatch {
     private readonly strings: string[],
     /** Rebuild events as PooledEvents (maps built on first read). */
     readonly lazy: boolean,
+    /** The routes as bucket-table records (null: the writer had no scenarios). */
+    readonly table: TableRecords | null,
   ) {}
 
   static read(buf: Uint8Array): PourBatch {
     if (buf.byteLength < HEADER_BYTES || buf.byteOffset % 8 !== 0) throw new RangeError('pour records: truncated or misaligned buffer');
     const h = new Int32Array(buf.buffer, buf.byteOffset, HEADER_INTS);
     if (h[0] !== MAGIC) throw new RangeError('pour records: not a pour-record buffer (bad magic)');
-    const [, flags, lines, parsed, unparsed, whitelisted, dropped, events, ni, nf, sb] = h as unknown as number[];
+    const [, flags, lines, parsed, unparsed, whitelisted, dropped, events, ni, nf, sb, nr] = h as unknown as number[];
     const fAt = buf.byteOffset + HEADER_BYTES;
     const iAt = fAt + nf! * 8;
-    const sAt = iAt + ni! * 4;
+    const tAt = iAt + ni! * 4;
+    const withTable = (flags! & TABLE) !== 0;
+    const rAt = withTable ? pad8(tAt - buf.byteOffset + events! * 4) + buf.byteOffset : tAt;
+    const sAt = rAt + (withTable ? nr! * REC_WORDS * 4 : 0);
     if (sAt + sb! !== buf.byteOffset + buf.byteLength) throw new RangeError('pour records: sizes do not match the buffer');
     const strings = packr.unpack(new Uint8Array(buf.buffer, sAt, sb)) as string[];
+    const table = withTable ? { bytes: new Uint8Array(buf.buffer, rAt, nr! * REC_WORDS * 4), count: nr!, perEvent: new Int32Array(buf.buffer, tAt, events) } : null;
     return new PourBatch(
       { lines: lines!, parsed: parsed!, unparsed: unparsed!, whitelisted: whitelisted!, dropped: dropped! },
-      events!, new Float64Array(buf.buffer, fAt, nf), new Int32Array(buf.buffer, iAt, ni), strings, (flags! & LAZY) !== 0,
+      events!, new Float64Array(buf.buffer, fAt, nf), new Int32Array(buf.buffer, iAt, ni), strings, (flags! & LAZY) !== 0, table,
     );
   }
 
-  /** Pours every record into `target`, in line order; returns the alerts. */
+  /**
+   * Pours every record into `target`, in line order; returns the alerts. With table records
+   * and a target whose buckets take them, the bucket table is fed a chunk of records per
+   * call and each event's pour only applies its outcomes.
+   */
   apply(target: PourTarget, src: string, labels: StringMap, mode: number): LapiAlert[] {
     let alerts: LapiAlert[] | null = null;
-    this.forEach(src, labels, mode, (evt, now, mt, routes) => {
-      const a = target.pourPrepared(evt, now, mt, routes);
-      if (a.length > 0) (alerts ??= []).push(...a);
-    });
+    const buckets = this.table !== null ? target.buckets : undefined;
+    const batched = buckets !== undefined && buckets.beginBatch(this.table!);
+    let complete = false;
+    try {
+      this.forEach(src, labels, mode, (evt, now, mt, routes) => {
+        const a = target.pourPrepared(evt, now, mt, routes);
+        if (a.length > 0) (alerts ??= []).push(...a);
+      });
+      complete = true;
+    } finally {
+      if (batched) buckets.endBatch(complete);
+    }
     return alerts ?? [];
   }
 
@@ -324,4 +459,8 @@ export class PourBatch {
       visit(evt, now, mt, routes);
     }
   }
+}
+
+function pad8(n: number): number {
+  return (n + 7) & ~7;
 }

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as abi from '../../src/bindings/abi.generated.js';
 import { BK, bucketConfigOf, hashKey128, validateBucketConfigs, type BucketBatchTable, type BucketScenarioConfig } from '../../src/bindings/buckets-core.js';
-import { createWasmBucketTable } from '../../src/bindings/buckets-wasm.js';
+import { createBucketTable, createWasmBucketTable, wasmBucketTableError } from '../../src/bindings/buckets-wasm.js';
 import { BucketTableTwin } from '../../src/bindings/bucket-table-twin.js';
 import { WASM_PATH } from '../../src/bindings/wasm.js';
 import { loadScenarioText } from '../../src/config/scenario.js';
@@ -331,6 +331,41 @@ for (const [name, make] of IMPLS) {
     assert.equal(t.find(0, words('a')), 0);
   });
 
+  test(`${name}: the hash grows with the live rows (50,000 keys), every key found, reset empties it`, () => {
+    const t = make([leaky(5, S), counter(60 * S, false)], 60_000);
+    const keys = Array.from({ length: 50_000 }, (_, i) => `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`);
+    const rows: number[] = [];
+    for (let b = 0; b < keys.length; b += 8192) {
+      const n = Math.min(8192, keys.length - b);
+      for (let i = 0; i < n; i++) t.setPourKey(i, (b + i) & 1, keys[b + i]!, T0 + 1, 0);
+      const o = t.pour(n);
+      for (let i = 0; i < n; i++) {
+        assert.equal(o[4 * i]! & (BK.NEW | BK.POURED | BK.EVICTED), BK.NEW | BK.POURED, `key ${b + i}`);
+        rows.push(o[4 * i + 1]!);
+      }
+    }
+    assert.equal(t.size, keys.length);
+    keys.forEach((k, i) => assert.equal(t.find(i & 1, words(k)), rows[i], k));
+    assert.equal(t.find(0, words(keys[1]!)), 0, 'a key lives in its scenario only');
+    // The leaky half is idle after 6 s, the counters after 60 s: a sweep at +30 s (in chunks)
+    // removes the first half, and the hash still finds the other (backward-shift deletes).
+    let swept = 0;
+    for (let k = 8192; k === 8192; swept += k) k = t.sweep(T0 + 31, 0, 8192).length / 2;
+    assert.equal(swept, keys.length / 2);
+    keys.forEach((k, i) => assert.equal(t.find(i & 1, words(k)), i & 1 ? rows[i] : 0, k));
+    t.reset();
+    assert.equal(t.size, 0);
+    for (const k of keys.slice(0, 2000)) assert.equal(t.find(0, words(k)), 0, 'reset forgets every key');
+    // Growing again after the reset must not meet the slots the old table left behind.
+    for (let b = 0; b < 10_000; b += 8192) {
+      const n = Math.min(8192, 10_000 - b);
+      for (let i = 0; i < n; i++) t.setPourKey(i, 1, keys[2 * (b + i) + 1]!, T0 + 2, 0);
+      const o = t.pour(n);
+      for (let i = 0; i < n; i++) assert.equal(o[4 * i]! & BK.NEW, BK.NEW, `key ${2 * (b + i) + 1} after reset`);
+    }
+    assert.equal(t.size, 10_000);
+  });
+
   test(`${name}: configuration errors name the scenario`, () => {
     assert.throws(() => make([leaky(0, S)], 10), /scenario #0 \(leaky\): capacity must be an integer >= 1/);
     assert.throws(() => make([leaky(5, S), leaky(5, 0)], 10), /scenario #1 \(leaky\): leakspeedNs must be > 0/);
@@ -340,6 +375,19 @@ for (const [name, make] of IMPLS) {
     assert.throws(() => make([{ ...leaky(5, S), idleNs: Number.NaN }], 10), /finite/);
   });
 }
+
+test('createBucketTable: the WASM table by default, the twin when the module is missing (reason kept), config errors thrown', () => {
+  assert.equal(createBucketTable([leaky(5, S)], 10).impl, 'wasm');
+  assert.equal(wasmBucketTableError(), null);
+  const missing = '/nonexistent/palisade.wasm';
+  const t = createBucketTable([leaky(5, S)], 10, 'auto', missing);
+  assert.equal(t.impl, 'ts');
+  assert.match(wasmBucketTableError(missing)!.message, /cannot read \/nonexistent\/palisade.wasm.*npm run build:wasm/);
+  assert.ok(has(pour1(t, 0, 'k', T0).flags, BK.POURED), 'the twin works in its place');
+  assert.equal(createBucketTable([leaky(5, S)], 10, 'ts').impl, 'ts');
+  assert.throws(() => createBucketTable([leaky(0, S)], 10), /scenario #0 \(leaky\): capacity must be an integer >= 1/);
+  assert.throws(() => createBucketTable([leaky(0, S)], 10, 'auto', missing), /scenario #0 \(leaky\): capacity must be an integer >= 1/);
+});
 
 test('bucketConfigOf follows engine.ts idleDuration; conditional and bayesian stay in JS', () => {
   assert.deepEqual(bucketConfigOf({ type: 'leaky', capacity: 5, leakspeedNs: 10 * S, durationNs: 0 }, 'replay'), leaky(5, 10 * S));
@@ -452,8 +500,9 @@ function fuzzRun(mode: 'replay' | 'live', seed: number, events: number, keys: nu
   const rand = prng(seed);
   let clock = go(T0, 0);
   const eng: Summary = { overflows: [], evictions: [], created: 0, expired: 0, pours: 0, cancelled: 0, distinctDropped: 0, buckets: 0 };
+  // The engine on the TS twin: the raw WASM table is checked against both.
   const engine = new BucketEngine(specs, {
-    mode, now: () => clock, maxBuckets: maxRows, autoSweepEvery: 0,
+    mode, now: () => clock, maxBuckets: maxRows, autoSweepEvery: 0, bucketTable: 'ts',
     onEviction: (e) => eng.evictions.push(`${e.scenario} ${e.groupKey}`),
   });
   const mapkey = (s: number, key: string): string => createHash('sha1').update(specs[s]!.filterSource + key + specs[s]!.name).digest('hex');
