@@ -17,6 +17,7 @@ import type { ParserSet } from './types.js';
 import { newLineHint, NO_SITES, type LineHint } from './line-hint.js';
 import { sitePlan, type SitePlan } from './prefilter-sites.js';
 import { syslogHeaderReader } from './syslog-fast.js';
+import { forEachLine } from '../pipeline/batcher.js';
 
 const DECODER = new TextDecoder('utf-8', { ignoreBOM: true });
 const NL = 10;
@@ -79,7 +80,7 @@ export class BatchParser {
       // A line longer than the scanner's input: without hints, as batchText would give it.
       let nl = bytes.indexOf(NL, off);
       if (nl < 0) nl = n;
-      eachLine(DECODER.decode(bytes.subarray(off, nl)), fn);
+      forEachLine(DECODER.decode(bytes.subarray(off, nl)), (line) => fn(line, undefined));
       off = nl + 1;
     }
   }
@@ -116,19 +117,6 @@ export class BatchParser {
       pos = e + 1;
     }
     return scan.consumed;
-  }
-}
-
-function eachLine(text: string, fn: LineVisitor): void {
-  let s = 0;
-  const n = text.length;
-  while (s < n) {
-    let e = text.indexOf('\n', s);
-    if (e < 0) e = n;
-    let end = e;
-    if (end > s && text.charCodeAt(end - 1) === 13) end--;
-    if (end > s) fn(text.slice(s, end), undefined);
-    s = e + 1;
   }
 }
 
