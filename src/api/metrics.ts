@@ -93,7 +93,12 @@ export class ApiMetrics {
   }
 
   bouncerRequest(bouncer: string, req: FastifyRequest): void {
-    cell(this.bouncers, [bouncer, routeOf(req), req.method], BOUNCER_LABELS).n++;
+    this.bouncerRequestOn(bouncer, routeOf(req), req.method);
+  }
+
+  /** A bouncer's request to `route` (its pattern), for callers without a fastify request. */
+  bouncerRequestOn(bouncer: string, route: string, method: string): void {
+    cell(this.bouncers, [bouncer, route, method], BOUNCER_LABELS).n++;
   }
 
   decisionsServed(bouncer: string, any: boolean): void {

@@ -21,6 +21,7 @@ import { jwtSecretFromEnv } from './auth/jwt.js';
 import type { ApiContext } from './context.js';
 import { Credentials } from './credentials.js';
 import { ApiError, Errors, messageError, toApiError } from './errors.js';
+import { installFastLookup } from './fast-lookup.js';
 import { locateJsonError } from './json-errors.js';
 import { ApiMetrics } from './metrics.js';
 import { registerPushStream, type PushHub, type PushStreamOptions } from './push-stream.js';
@@ -69,6 +70,11 @@ export interface ApiServerOptions {
   push?: PushStreamOptions | false;
   /** Bouncer API-key cache settings (revalidation age, size); tests shorten or lengthen them. */
   bouncerCache?: BouncerCacheOptions;
+  /**
+   * Answer plain `GET /v1/decisions?ip=X` before fastify (fast-lookup.ts; same bytes as the
+   * route). Default on when the active set is; tests turn it off to compare both paths.
+   */
+  fastLookup?: boolean;
 }
 
 export interface ApiServer {
@@ -166,6 +172,14 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   bouncerDecisionRoutes(app, ctx);
   usageMetricsRoutes(app, ctx);
   const push = activeSet && opts.push !== false ? registerPushStream(app, ctx, activeSet, opts.push ?? {}) : null;
+  // Set when the app starts closing (close() below, or fastify's preClose): fastify then
+  // answers 503, so the fast path hands every request to it.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  if (activeSet && opts.fastLookup !== false) installFastLookup(app.server, ctx, () => closing);
 
   const timers: NodeJS.Timeout[] = [];
   return {
@@ -183,6 +197,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       return { url: `${tls ? 'https' : 'http'}://${host}:${port}` };
     },
     async close() {
+      closing = true;
       for (const t of timers) clearInterval(t);
       timers.length = 0;
       activeSet?.stop();

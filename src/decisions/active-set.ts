@@ -5,9 +5,14 @@
  * Sync with the store (README "A consumer of changes"): load `activeSnapshot()`, then every
  * `pollMs` (200 ms) `refresh()` + `changesSince(cursor)` and apply the change log, so a
  * decision written by another process (`palisade decisions add --data-dir S`) shows up
- * within a second (design §3). Natural expiry is not in the change log until the daemon's
- * sweep runs, so entries carry `until`: lookups skip expired ones and a min-heap on `until`
- * drops them at each poll.
+ * within a second (design §3). Lookups also compare the store's change cursor with the
+ * set's, but at most every `checkMs` (20 ms): that read is a lookup's only LMDB access and
+ * the first of its event-loop turn, which renews lmdb-js's read transaction (~15 µs, as much
+ * as the rest of the lookup and the route together). So a lookup's answer reflects every
+ * write committed more than min(checkMs, pollMs) before it; writers in this process call
+ * `invalidate()` (the API's write routes do) to have the next lookup catch up at once.
+ * Natural expiry is not in the change log until the daemon's sweep runs, so entries carry
+ * `until`: lookups skip expired ones and a min-heap on `until` drops them at each poll.
  *
  * Subscribers (the push stream) receive every page of changes the poll applies, in seq
  * order, plus a reset when the log was trimmed past the cursor (they must resync).
@@ -24,6 +29,13 @@ export interface ActiveSetOptions {
   pollMs?: number;
   /** Clock (ms epoch), injectable for tests. */
   now?: () => number;
+  /**
+   * A lookup reads the store's change cursor (and catches up when it moved) at most this
+   * often (ms; default 20). 0 = on every lookup.
+   */
+  checkMs?: number;
+  /** Monotonic clock (ms) for `checkMs`, injectable for tests; default performance.now. */
+  monotonic?: () => number;
   /**
    * Prefix-set implementation. Default: the WebAssembly set (src/bindings/ipset-core.ts),
    * or the TS radix tree when build/palisade.wasm cannot be loaded; tests pass the twins.
@@ -85,6 +97,10 @@ export class ActiveDecisionSet {
   private readonly listeners = new Set<ActiveSetListener>();
   private readonly now: () => number;
   private readonly pollMs: number;
+  private readonly checkMs: number;
+  private readonly monotonic: () => number;
+  /** When a lookup last compared cursors (monotonic ms); -Infinity forces the next one to. */
+  private checkedAt = -Infinity;
   private timer: NodeJS.Timeout | null = null;
   private loaded = false;
   private _cursor = 0;
@@ -96,6 +112,8 @@ export class ActiveDecisionSet {
   constructor(private readonly store: Store, opts: ActiveSetOptions = {}) {
     this.now = opts.now ?? Date.now;
     this.pollMs = opts.pollMs ?? 200;
+    this.checkMs = opts.checkMs ?? 20;
+    this.monotonic = opts.monotonic ?? (() => performance.now());
     this.set = opts.prefixSet ?? defaultPrefixSet();
   }
 
@@ -130,6 +148,11 @@ export class ActiveDecisionSet {
   subscribe(l: ActiveSetListener): () => void {
     this.listeners.add(l);
     return () => this.listeners.delete(l);
+  }
+
+  /** A write was made in this process: the next lookup compares cursors (and catches up). */
+  invalidate(): void {
+    this.checkedAt = -Infinity;
   }
 
   /** Reads the store's current state into the set (also after a trimmed change log). */
@@ -228,9 +251,18 @@ export class ActiveDecisionSet {
    */
   lookup(f: DecisionFilter, now = this.now()): DecisionRecord[] | null {
     if (!this.canAnswer(f)) return null;
-    // As fresh as a store query on the same snapshot: one meta read tells whether a write
-    // (ours, or another process's seen through refresh()) happened since the last poll.
-    if (this.store.changeCursor() !== this._cursor) this.sync();
+    // One meta read tells whether a write (ours, or another process's: lmdb-js reads on a
+    // fresh snapshot each event-loop turn) happened since the last poll; at most every
+    // checkMs, since it costs more than the lookup (see the file comment).
+    if (this.checkMs <= 0) {
+      if (this.store.changeCursor() !== this._cursor) this.sync();
+    } else {
+      const t = this.monotonic();
+      if (t - this.checkedAt >= this.checkMs) {
+        this.checkedAt = t;
+        if (this.store.changeCursor() !== this._cursor) this.sync();
+      }
+    }
     const ids = this.candidates(f);
     if (ids.length === 0) return [];
     // The default bouncer query (address, maybe non-simulated) needs no filter compilation.

@@ -97,11 +97,14 @@ test('follows writes and soft deletes; non-address filters and invalid addresses
     set.subscribe({ changes: (c) => seen.push(...c), reset: () => assert.fail('no reset expected') });
     assert.deepEqual(set.lookup({ ip: '192.0.2.1' }), []);
     const [res] = await store.addAlerts([{ alert: alertFor('192.0.2.0/24', { scope: 'Range' }), decisions: [decisionFor('192.0.2.0/24', { scope: 'Range', until: FAR, durationMs: undefined })] }]);
-    // Same-process write: lookup notices the cursor moved and catches up at once.
+    // Same-process write, announced by invalidate() (as the API's write routes do): the next
+    // lookup notices the cursor moved and catches up at once.
+    set.invalidate();
     assert.deepEqual(set.lookup({ ip: '192.0.2.1' })!.map((d) => d.id), res!.decisionIds);
     assert.equal(seen.length, 1);
     assert.equal(seen[0]!.kind, 'new');
     assert.equal(await store.deleteDecisions({ ip: '192.0.2.77' }), 1);
+    set.invalidate();
     assert.deepEqual(set.lookup({ ip: '192.0.2.1' }), []);
     assert.equal(set.size, 0);
     assert.equal(seen.at(-1)!.kind, 'deleted');
@@ -110,6 +113,52 @@ test('follows writes and soft deletes; non-address filters and invalid addresses
     assert.equal(set.lookup({ ip: '1.2.3.4', status: 'all' }), null);
     assert.throws(() => set.lookup({ ip: '999.1.1.1' }), (e: Error & { code?: string }) => e.code === 'INVALID_ADDRESS' && /invalid ip address \/ range '999.1.1.1'/.test(e.message));
     assert.throws(() => set.lookup({ range: '1.2.3.0/40' }), (e: Error & { code?: string }) => e.code === 'INVALID_ADDRESS');
+  } finally {
+    await store.close();
+    cleanup();
+  }
+});
+
+test('lookups read the store cursor at most every checkMs: a write not announced shows within that bound', async () => {
+  const { dir, cleanup } = tempDir('aset');
+  const store = Store.open(join(dir, 's'), { noSync: true });
+  try {
+    let clock = 1000;
+    const reads = { n: 0 };
+    const counted = new Proxy(store, {
+      get(t, k, r) {
+        if (k === 'changeCursor') return () => (reads.n++, t.changeCursor());
+        const v = Reflect.get(t, k, r) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+      },
+    });
+    const set = new ActiveDecisionSet(counted, { checkMs: 20, monotonic: () => clock });
+    set.load();
+    assert.deepEqual(set.lookup({ ip: '192.0.2.1' }), []);
+    assert.equal(reads.n, 1, 'the first lookup compares cursors');
+    for (let i = 0; i < 50; i++) set.lookup({ ip: '192.0.2.1' });
+    assert.equal(reads.n, 1, 'no cursor read within checkMs');
+    // A write by "someone else" (no invalidate): not seen before the bound, seen after it.
+    const [res] = await store.addAlerts([{ alert: alertFor('192.0.2.1'), decisions: [decisionFor('192.0.2.1', { until: FAR, durationMs: undefined })] }]);
+    clock += 19.9;
+    assert.deepEqual(set.lookup({ ip: '192.0.2.1' }), [], 'still within checkMs of the last check');
+    clock += 0.1;
+    assert.deepEqual(set.lookup({ ip: '192.0.2.1' })!.map((d) => d.id), res!.decisionIds, 'caught up at checkMs');
+    assert.equal(reads.n, 2);
+    // invalidate(): the next lookup checks at once, whatever the clock says.
+    assert.equal(await store.deleteDecisions({ ip: '192.0.2.1' }), 1);
+    assert.equal(set.lookup({ ip: '192.0.2.1' })!.length, 1, 'stale until the bound or invalidate()');
+    set.invalidate();
+    assert.deepEqual(set.lookup({ ip: '192.0.2.1' }), []);
+    assert.equal(reads.n, 3);
+    // checkMs 0: every lookup compares cursors (the old behaviour).
+    const eager = new ActiveDecisionSet(counted, { checkMs: 0, monotonic: () => clock });
+    eager.load();
+    const before = reads.n;
+    await store.addAlerts([{ alert: alertFor('192.0.2.9'), decisions: [decisionFor('192.0.2.9', { until: FAR, durationMs: undefined })] }]);
+    assert.equal(eager.lookup({ ip: '192.0.2.9' })!.length, 1);
+    eager.lookup({ ip: '192.0.2.9' });
+    assert.equal(reads.n - before, 2, 'one per lookup');
   } finally {
     await store.close();
     cleanup();

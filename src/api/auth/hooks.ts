@@ -2,6 +2,7 @@
  * Authentication as fastify onRequest hooks, so that credentials are checked before the
  * body is read or validated (CrowdSec's middlewares run first too).
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { parseIp, rangeContains, type IpRange } from '../../core/ip.js';
@@ -78,16 +79,24 @@ async function tlsBouncer(ctx: ApiContext, req: FastifyRequest, cn: string): Pro
 }
 
 function admitBouncer(ctx: ApiContext, req: FastifyRequest, b: BouncerRecord): void {
-  const ua = splitUserAgent(req.headers['user-agent']);
-  if (b.ipAddress !== req.clientIp || (ua && (ua.type !== b.type || ua.version !== b.version))) {
+  noteBouncerClient(ctx, b, req.clientIp, req.headers['user-agent']);
+  req.bouncer = b;
+  ctx.metrics?.bouncerRequest(b.name, req);
+}
+
+/**
+ * Records an authenticated bouncer's address and user agent when they changed (shared with
+ * the `?ip=` fast path, fast-lookup.ts).
+ */
+export function noteBouncerClient(ctx: ApiContext, b: BouncerRecord, ip: string, userAgent: string | undefined): void {
+  const ua = splitUserAgent(userAgent);
+  if (b.ipAddress !== ip || (ua && (ua.type !== b.type || ua.version !== b.version))) {
     // Bookkeeping, written only when it changes and not awaited (README "Bookkeeping writes").
-    const patch = { ipAddress: req.clientIp, ...(ua ? { type: ua.type, version: ua.version } : {}) };
+    const patch = { ipAddress: ip, ...(ua ? { type: ua.type, version: ua.version } : {}) };
     Object.assign(b, patch);
     const name = b.name;
     void ctx.creds.touchBouncer(name, patch, ctx.now()).catch((e: Error) => ctx.log.warn(`bouncer ${name}: ${e.message}`));
   }
-  req.bouncer = b;
-  ctx.metrics?.bouncerRequest(b.name, req);
 }
 
 /** The token as gin-jwt looks it up: header, then `?token=`, then cookie `jwt`. */
@@ -142,9 +151,14 @@ export function trustedIpOnly(ctx: ApiContext): Hook {
  * proxies, then X-Real-IP.
  */
 export function clientIp(ctx: ApiContext, req: FastifyRequest): string {
-  const peer = normalizePeer(req.raw.socket.remoteAddress ?? '');
+  return clientIpOf(ctx, req.raw.socket.remoteAddress, req.headers);
+}
+
+/** clientIp from the socket's peer address and the request headers (also used without fastify). */
+export function clientIpOf(ctx: ApiContext, remoteAddress: string | undefined, headers: IncomingHttpHeaders): string {
+  const peer = normalizePeer(remoteAddress ?? '');
   if (!ctx.useForwardedFor || !inRanges(peer, ctx.trustedProxies)) return peer;
-  const xff = req.headers['x-forwarded-for'];
+  const xff = headers['x-forwarded-for'];
   if (typeof xff === 'string') {
     const hops = xff.split(',').map((s) => s.trim()).filter(Boolean);
     for (let i = hops.length - 1; i >= 0; i--) {
@@ -153,7 +167,7 @@ export function clientIp(ctx: ApiContext, req: FastifyRequest): string {
       if (i === 0 || !inRanges(h, ctx.trustedProxies)) return h;
     }
   }
-  const real = req.headers['x-real-ip'];
+  const real = headers['x-real-ip'];
   if (typeof real === 'string' && parseIp(real.trim())) return real.trim();
   return peer;
 }

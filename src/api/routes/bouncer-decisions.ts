@@ -3,9 +3,10 @@
  * GET /v1/decisions/stream (startup / new / deleted deltas per bouncer).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { compileAddress, parseDecisionQuery, parseStreamQuery, type DecisionFilter } from '../../decisions/filters.js';
+import { parseDecisionQuery, parseStreamQuery, type DecisionFilter } from '../../decisions/filters.js';
 import type { DecisionRecord } from '../../decisions/records.js';
 import type { ApiContext } from '../context.js';
+import type { BouncerRecord } from '../credentials.js';
 import { bouncerAuth } from '../auth/hooks.js';
 import { Errors } from '../errors.js';
 import { decisionListOut, streamOut } from '../schemas.js';
@@ -14,13 +15,14 @@ import { bouncerDecision } from '../views.js';
 
 /** last_pull of GET /v1/decisions is written at most this often (a write per lookup would cost an fsync). */
 const LAST_PULL_EVERY_MS = 60_000;
-const JSON_TYPE = 'application/json; charset=utf-8';
+export const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
  * The live bouncer's query, `?ip=X` and nothing else, as parseDecisionQuery would read it,
- * or null for any other query. IPv4 text is validated by the active set's own parser, which
- * accepts exactly what the store's does and throws the store's error otherwise; other text
- * (IPv6, CIDR) is checked here with the store's parser.
+ * or null for any other query. The address is validated by the active set's lookup: a
+ * single address by its own parser (parseAddressWords, which accepts exactly what the
+ * store's parser does: test/decisions/ipset.test.ts), a CIDR by the store's parser; either
+ * throws the store's error.
  */
 function ipOnlyFilter(q: Record<string, unknown>): DecisionFilter | null {
   let ip: unknown;
@@ -30,7 +32,6 @@ function ipOnlyFilter(q: Record<string, unknown>): DecisionFilter | null {
     ip = q[k];
   }
   if (typeof ip !== 'string' || ip === '') return null;
-  if (ip.indexOf(':') >= 0 || ip.indexOf('/') >= 0) compileAddress(ip, undefined);
   return { status: 'active', excludeSimulated: true, ip };
 }
 
@@ -41,39 +42,57 @@ function listBody(list: readonly DecisionRecord[], now: number): string {
   return JSON.stringify(list.map((d) => bouncerDecision(d, now)));
 }
 
+/**
+ * The hot path of `GET /v1/decisions` (a live bouncer asking about one address, `?ip=X`
+ * alone): the answer from the in-memory set, as the body's text and whether it holds any
+ * decision; null for any other query or while the set is not loaded. Throws the store's
+ * error for an invalid address. Shared by the route and the fast path (fast-lookup.ts).
+ */
+export function hotLookup(ctx: ApiContext, query: Record<string, unknown>, now: number): { body: string; any: boolean } | null {
+  const hot = ctx.activeSet?.ready ? ipOnlyFilter(query) : null;
+  const list = hot ? ctx.activeSet!.lookup(hot, now) : null;
+  return list === null ? null : { body: listBody(list, now), any: list.length > 0 };
+}
+
+/** What every answered lookup records: the ok/ko counter and (at most once a minute) last_pull. */
+export function lookupServed(ctx: ApiContext, b: BouncerRecord, any: boolean, now: number): void {
+  ctx.metrics?.decisionsServed(b.name, any);
+  if (now - b.lastPull >= LAST_PULL_EVERY_MS) {
+    // b may be the cached record shared by this bouncer's requests: mark it so that the
+    // next lookups do not write again.
+    b.lastPull = now;
+    const name = b.name;
+    void ctx.creds.touchBouncer(name, { lastPull: now }, now).catch((e: Error) => ctx.log.warn(`bouncer ${name}: ${e.message}`));
+  }
+}
+
 export function bouncerDecisionRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const auth = bouncerAuth(ctx);
   const empty = async (_req: FastifyRequest, reply: FastifyReply) => reply.code(200).send();
 
   // Synchronous handler: the hot path awaits nothing, so it needs no promise per request.
+  // Plain `?ip=` lookups usually do not reach it: the fast path (fast-lookup.ts) answers them
+  // the same way before fastify; it hands this route everything else.
   app.get('/v1/decisions', { onRequest: auth, exposeHeadRoute: false, schema: { response: { 200: decisionListOut } } }, (req, reply) => {
     const now = ctx.now();
     const b = req.bouncer!;
     const query = req.query as Record<string, unknown>;
-    // Hot path (a live bouncer asking about one address): answered by the in-memory set and
-    // written out directly; anything else goes through the general filter and the store.
-    const hot = ctx.activeSet?.ready ? ipOnlyFilter(query) : null;
-    let list: DecisionRecord[] | null = hot ? ctx.activeSet!.lookup(hot, now) : null;
-    let body: string | null = null;
-    if (list !== null) body = listBody(list, now);
-    else {
-      const f = parseDecisionQuery(query as Record<string, string>);
-      list = ctx.activeSet?.lookup(f, now) ?? null;
-      if (list === null) {
-        ctx.refresh();
-        list = ctx.store.listDecisions(f, now);
-      }
+    // Hot path: answered by the in-memory set and written out directly; anything else goes
+    // through the general filter and the store.
+    const hot = hotLookup(ctx, query, now);
+    if (hot !== null) {
+      lookupServed(ctx, b, hot.any, now);
+      reply.type(JSON_TYPE).send(hot.body);
+      return;
     }
-    ctx.metrics?.decisionsServed(b.name, list.length > 0);
-    if (now - b.lastPull >= LAST_PULL_EVERY_MS) {
-      // b may be the cached record shared by this bouncer's requests: mark it so that the
-      // next lookups do not write again.
-      b.lastPull = now;
-      const name = b.name;
-      void ctx.creds.touchBouncer(name, { lastPull: now }, now).catch((e: Error) => ctx.log.warn(`bouncer ${name}: ${e.message}`));
+    const f = parseDecisionQuery(query as Record<string, string>);
+    let list = ctx.activeSet?.lookup(f, now) ?? null;
+    if (list === null) {
+      ctx.refresh();
+      list = ctx.store.listDecisions(f, now);
     }
-    if (body !== null) reply.type(JSON_TYPE).send(body);
-    else reply.send(list.length ? list.map((d) => bouncerDecision(d, now)) : null);
+    lookupServed(ctx, b, list.length > 0, now);
+    reply.send(list.length ? list.map((d) => bouncerDecision(d, now)) : null);
   });
   app.head('/v1/decisions', { onRequest: auth }, empty);
 

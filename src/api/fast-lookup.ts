@@ -1,0 +1,101 @@
+/**
+ * Fast path of a live bouncer's lookup, `GET /v1/decisions?ip=X`, answered on the node:http
+ * server's request event before fastify sees the request. Fastify's routing, request and
+ * reply objects, hook runner and send pipeline cost more CPU per request than the lookup
+ * itself (bench/RESULTS-lapi.md); on a one-request-per-wakeup load that is most of the
+ * tail.
+ *
+ * The answer is the route's (routes/bouncer-decisions.ts), byte for byte, by doing the same
+ * steps with the same functions, in the same order where the order shows: client IP,
+ * request counter, API key through the bouncer key cache (403 with the same body), bouncer
+ * bookkeeping and its counter, the in-memory lookup (hotLookup), ok/ko counter and last_pull
+ * (lookupServed), then `writeHead(200, {content-type, content-length})` + `end(body)` as
+ * fastify's reply does. test/api/fast-lookup.test.ts compares both paths' raw bytes.
+ *
+ * Everything else falls through to fastify untouched: other methods, paths or query
+ * shapes (`?ip=` must be the only parameter, written literally), a body or content
+ * encoding, TLS client-certificate auth, the set not loaded yet, the server closing, and an
+ * address the lookup refuses (the error goes through fastify's error handler and logger).
+ * The lookup runs before any side effect, so a request that falls through is counted once.
+ */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { clientIpOf, noteBouncerClient } from './auth/hooks.js';
+import type { ApiContext } from './context.js';
+import { Errors } from './errors.js';
+import { hotLookup, JSON_TYPE, lookupServed } from './routes/bouncer-decisions.js';
+
+const ROUTE = '/v1/decisions';
+const PREFIX = ROUTE + '?ip=';
+const FORBIDDEN_BODY = JSON.stringify(Errors.forbidden().body);
+const FORBIDDEN_LENGTH = String(Buffer.byteLength(FORBIDDEN_BODY));
+
+type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * The `ip` value of a `?ip=X` request-target, decoded as fastify's query parser decodes it,
+ * or null when the target has another shape (falls through). Only plain `%XX` / `+`
+ * escapes are decoded here; anything decodeURIComponent refuses falls through.
+ */
+export function plainIpQuery(url: string): string | null {
+  if (url.length <= PREFIX.length || !url.startsWith(PREFIX)) return null;
+  let plain = true;
+  for (let i = PREFIX.length; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    // '&' another parameter, '=' an odd value, '#' a fragment: leave them to the query parser.
+    if (c === 38 || c === 61 || c === 35) return null;
+    if (c === 37 || c === 43) plain = false;
+  }
+  const raw = url.slice(PREFIX.length);
+  if (plain) return raw;
+  try {
+    return decodeURIComponent(raw.replace(/\+/g, ' '));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Puts the fast path in front of fastify's request listener on `server` (fastify's own
+ * node:http or https server, so its timeouts and keep-alive settings stay in force).
+ * `closing()` tells when the app is shutting down (fastify answers those with 503).
+ */
+export function installFastLookup(server: Server, ctx: ApiContext, closing: () => boolean): void {
+  const listeners = server.listeners('request') as RequestListener[];
+  if (listeners.length !== 1) throw new Error(`fast lookup: expected fastify's one request listener, found ${listeners.length}`);
+  const fastify = listeners[0]!;
+  server.removeListener('request', fastify);
+  const metrics = ctx.metrics;
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (req.method !== 'GET' || ctx.tlsAuth !== null || closing()) return fastify(req, res);
+    const url = req.url;
+    const ip = url === undefined ? null : plainIpQuery(url);
+    if (ip === null) return fastify(req, res);
+    const headers = req.headers;
+    // Bodies and their encodings are fastify's business (its preParsing hook answers 415).
+    if (headers['content-encoding'] !== undefined || headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined) return fastify(req, res);
+    const now = ctx.now();
+    let answer: { body: string; any: boolean } | null;
+    try {
+      answer = hotLookup(ctx, { ip }, now);
+    } catch {
+      return fastify(req, res); // an invalid address: fastify's error handler answers (and logs)
+    }
+    if (answer === null) return fastify(req, res);
+
+    // From here on the route's steps, in its order.
+    const clientIp = clientIpOf(ctx, req.socket.remoteAddress, headers);
+    metrics?.request(ROUTE, 'GET');
+    const key = headers['x-api-key'];
+    const b = typeof key === 'string' && key !== '' ? ctx.bouncers.find(key) : undefined;
+    if (b === undefined) {
+      res.writeHead(403, { 'content-type': JSON_TYPE, 'content-length': FORBIDDEN_LENGTH });
+      res.end(FORBIDDEN_BODY);
+      return;
+    }
+    noteBouncerClient(ctx, b, clientIp, headers['user-agent']);
+    metrics?.bouncerRequestOn(b.name, ROUTE, 'GET');
+    lookupServed(ctx, b, answer.any, now);
+    res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': String(Buffer.byteLength(answer.body)) });
+    res.end(answer.body);
+  });
+}
