@@ -3,7 +3,7 @@
  * One code path for replay and live mode; only the clock and the event mode differ.
  * Profiles and storage are the API side (src/pipeline/sink.ts), as in CrowdSec.
  */
-import { ExpectMode, newLogEvent, type PEvent } from '../core/event.js';
+import { ExpectMode, newLogEvent, reuseLogEvent, type PEvent } from '../core/event.js';
 import { fromDate, nowGo, type GoTime } from '../core/gotime.js';
 import { loadRulesDir, SHIPPED_RULES_DIR, usedMethods, type RulesDir } from '../config/rules-dir.js';
 import { loadHubIndex, loadScenarioFiles, type HubIndex, type ScenarioSpec, type SimulationConfig } from '../config/scenario.js';
@@ -72,6 +72,8 @@ export class DetectionEngine {
   ) {}
 
   private batchParser: BatchParser | null = null;
+  /** The one event parseBatch(reuse) parses every line into. */
+  private scratchEvent: PEvent | null = null;
 
   static async create(cfg: EngineConfig): Promise<DetectionEngine> {
     const warn = limitedWarn(cfg.warn ?? ((m) => process.stderr.write(`warning: ${m}\n`)));
@@ -111,10 +113,14 @@ export class DetectionEngine {
    * The stateless half of processLine: parser stages and whitelists, counted. Returns the
    * event to pour, or null (unparsed, dropped or whitelisted). Safe to run in any thread
    * holding the same rules; `buckets.route(evt)` then gives what `pourRouted` needs.
+   * `into`: an event to reset and parse into instead of a new one (see parseBatch reuse).
    */
-  parseLine(raw: string, src: string, labels: Map<string, string>, module = 'file', hint?: LineHint): PEvent | null {
+  parseLine(raw: string, src: string, labels: Map<string, string>, module = 'file', hint?: LineHint, into?: PEvent): PEvent | null {
     this.counters.lines++;
-    const evt = newLogEvent(raw, { src, module, labels, mode: this.mode === 'replay' ? ExpectMode.TIMEMACHINE : ExpectMode.LIVE, time: this.runtime.now() });
+    const mode = this.mode === 'replay' ? ExpectMode.TIMEMACHINE : ExpectMode.LIVE;
+    const evt = into === undefined
+      ? newLogEvent(raw, { src, module, labels, mode, time: this.runtime.now() })
+      : reuseLogEvent(into, raw, src, module, labels, this.runtime.now(), mode);
     const rt = this.runtime;
     rt.hint = hint;
     let outcome;
@@ -134,14 +140,18 @@ export class DetectionEngine {
    * parseLine on every line of a batch of raw bytes (lines as batcher.ts's forEachLine of
    * batchText gives them), with the batch scanners' hints (src/parse/batch.ts); `onEvent`
    * gets each event to pour, in line order. Same events and counters as parseLine per line.
+   * `reuse`: every line is parsed into one and the same event (PEvent.reset), valid during
+   * its onEvent call only; for callers that keep nothing of it (a pool worker writes its
+   * pour records from it, then forgets it). Never for events poured into buckets here.
    */
-  parseBatch(bytes: Uint8Array, src: string, labels: Map<string, string>, onEvent: (evt: PEvent) => void, module = 'file'): void {
+  parseBatch(bytes: Uint8Array, src: string, labels: Map<string, string>, onEvent: (evt: PEvent) => void, module = 'file', reuse = false): void {
     const bp = (this.batchParser ??= BatchParser.create(this.rules.parsers.set, this.scannerImpl));
     const clock = this.clock;
     if (clock) clock.fixed = new Date();
+    const into = reuse ? (this.scratchEvent ??= newLogEvent('', {})) : undefined;
     try {
       bp.forEachLine(bytes, (line, hint) => {
-        const evt = this.parseLine(line, src, labels, module, hint);
+        const evt = this.parseLine(line, src, labels, module, hint, into);
         if (evt !== null) onEvent(evt);
       });
     } finally {

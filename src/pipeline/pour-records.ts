@@ -165,7 +165,9 @@ export class PourRecordWriter {
       const at = this.ni;
       this.int(0);
       let k = 0;
-      for (const key of SOURCE_ENRICHED_KEYS) {
+      // An index loop: for-of allocated an iterator result per key (not optimised away).
+      for (let i = 0; i < SOURCE_ENRICHED_KEYS.length; i++) {
+        const key = SOURCE_ENRICHED_KEYS[i]!;
         const v = evt.Enriched.get(key);
         if (v === undefined) continue;
         this.int(this.sid(key));

@@ -257,7 +257,10 @@ export class BucketEngine {
     const env = { evt };
     this.memo?.reset();
     const cand = this.index.candidates(evt);
-    for (const i of cand ?? this.allIndices) {
+    const indices = cand ?? this.allIndices;
+    // An index loop: for-of allocated an iterator result per candidate here (not optimised away).
+    for (let c = 0; c < indices.length; c++) {
+      const i = indices[c]!;
       const key = this.keyFor(this.rts[i]!, env, cand !== null);
       if (key !== null) out.push(i, key, undefined, undefined);
     }

@@ -1,0 +1,120 @@
+/**
+ * A pool worker's exact per-batch code path (src/workers/parse-worker.ts) run in-process:
+ * per 256 KiB batch of whole lines, engine.parseBatch, routeInto one reused PreparedRoutes,
+ * PourRecordWriter.add, finish. Reports CPU time (user+sys) per line and the garbage
+ * collections V8 ran (count and time by kind), steadier than wall time on a shared machine.
+ *
+ *   node --max-semi-space-size=4 --import tsx bench/lib/worker-path.ts FILE TYPE [--runs 3]
+ *        [--profile OUT.cpuprofile] [--heap-profile OUT.heapprofile]
+ *
+ * (--max-semi-space-size=4: a worker's young generation, pool.ts WORKER_YOUNG_GENERATION_MB.)
+ * The first run warms the JIT; each following run is reported. With --profile, a CPU
+ * profile of the last run is written; with --heap-profile, a sampling allocation profile of
+ * it that counts objects the GC already collected (where the garbage comes from).
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { PerformanceObserver, constants } from 'node:perf_hooks';
+import { DetectionEngine } from '../../src/pipeline/engine.js';
+import { PourRecordWriter } from '../../src/pipeline/pour-records.js';
+import { fieldNeeds } from '../../src/pipeline/field-needs.js';
+import { PreparedRoutes } from '../../src/scenarios/engine.js';
+import { POOL_BATCH_BYTES } from '../../src/pipeline/replay.js';
+
+const args = process.argv.slice(2);
+const opt = (name: string): string | undefined => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const [file, type] = args;
+if (!file || !type) {
+  console.error('usage: bench/lib/worker-path.ts FILE TYPE [--runs 3] [--profile OUT]');
+  process.exit(2);
+}
+const runs = Number(opt('runs') ?? 3);
+
+/** Batches of whole lines of about POOL_BATCH_BYTES, as the batcher cuts them. */
+function batches(buf: Buffer): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let off = 0;
+  while (off < buf.length) {
+    let end = Math.min(buf.length, off + POOL_BATCH_BYTES);
+    if (end < buf.length) {
+      const nl = buf.indexOf(10, end);
+      end = nl < 0 ? buf.length : nl + 1;
+    }
+    out.push(new Uint8Array(buf.buffer, buf.byteOffset + off, end - off));
+    off = end;
+  }
+  return out;
+}
+
+const engine = await DetectionEngine.create({ mode: 'replay', warn: () => {} });
+const writer = new PourRecordWriter(fieldNeeds(engine.scenarios, engine.rules.postoverflows.set), engine.scenarios);
+const routes = new PreparedRoutes();
+const labels = new Map([['type', type]]);
+const parts = batches(readFileSync(file));
+
+const gc = { count: 0, ms: 0, scavenges: 0, markSweeps: 0 };
+const obs = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gc.count++;
+    gc.ms += e.duration;
+    const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
+    if (kind === constants.NODE_PERFORMANCE_GC_MINOR) gc.scavenges++;
+    else if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) gc.markSweeps++;
+  }
+});
+obs.observe({ entryTypes: ['gc'] });
+
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+function once(): { lines: number; ms: number; bytes: number } {
+  const l0 = engine.counters.lines;
+  let bytes = 0;
+  const t = cpuMs();
+  for (const b of parts) {
+    engine.parseBatch(b, file!, labels, (evt) => {
+      writer.add(evt, engine.buckets.routeInto(evt, routes));
+    }, 'file', true);
+    bytes += writer.finish({ lines: 0, parsed: 0, unparsed: 0, whitelisted: 0, dropped: 0 }).byteLength;
+  }
+  return { lines: engine.counters.lines - l0, ms: cpuMs() - t, bytes };
+}
+
+const profile = opt('profile');
+const heapProfile = opt('heap-profile');
+once(); // warm-up
+for (let r = 0; r < runs; r++) {
+  const last = r === runs - 1;
+  const session = (profile || heapProfile) && last ? new Session() : null;
+  if (session) session.connect();
+  if (session && profile) {
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+  }
+  if (session && heapProfile) {
+    await session.post('HeapProfiler.enable');
+    await session.post('HeapProfiler.startSampling', {
+      samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true,
+    } as never);
+  }
+  await new Promise((res) => setTimeout(res, 10)); // flush GC entries of the previous run
+  Object.assign(gc, { count: 0, ms: 0, scavenges: 0, markSweeps: 0 });
+  const x = once();
+  await new Promise((res) => setTimeout(res, 10));
+  if (session && profile) {
+    const { profile: p } = await session.post('Profiler.stop');
+    writeFileSync(profile, JSON.stringify(p));
+  }
+  if (session && heapProfile) {
+    const { profile: p } = await session.post('HeapProfiler.stopSampling');
+    writeFileSync(heapProfile, JSON.stringify(p));
+  }
+  session?.disconnect();
+  console.log(`run ${r + 1}: ${x.lines} lines, ${((x.ms * 1000) / x.lines).toFixed(2)} us/line CPU, GC ${gc.count} (${gc.scavenges} scavenges, ${gc.markSweeps} mark-sweeps) ${gc.ms.toFixed(0)} ms = ${((100 * gc.ms) / x.ms).toFixed(1)}% of CPU; records ${(x.bytes / 1e6).toFixed(1)} MB`);
+}
+obs.disconnect();
