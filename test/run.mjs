@@ -2,7 +2,8 @@
 // the file list is built here (no shell involved). Extra args narrow the list by substring:
 //   npm test -- grok expr
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -30,5 +31,10 @@ const args = [
   '--test', '--test-concurrency=2',
   ...files,
 ];
-const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
+// Caches (ASN table, compiled groks) go to a directory of this run, not the user's ~/.cache,
+// unless PALISADE_CACHE_DIR says otherwise; shared by the run's test files, removed after.
+const ownCache = process.env.PALISADE_CACHE_DIR ? null : mkdtempSync(join(tmpdir(), 'palisade-test-cache-'));
+const env = ownCache ? { ...process.env, PALISADE_CACHE_DIR: ownCache } : process.env;
+const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit', env });
+if (ownCache) rmSync(ownCache, { recursive: true, force: true });
 process.exit(r.status ?? 1);

@@ -7,6 +7,7 @@
  * sloppy count): expansion records the offset of the '(' it inserts for each reference, and
  * the RE2 parser reports the offset of every capturing group it sees.
  */
+import { createHash } from 'node:crypto';
 import { LoadError } from '../core/errors.js';
 import { internKey } from '../core/event.js';
 import type { PatternLibrary } from './library.js';
@@ -14,6 +15,7 @@ import { requiredLiterals } from './literals.js';
 import { anchoredFirstChar, mayStart, type FirstChar } from './first-char.js';
 import { emitJs, parseRe2, type Re2Node, type Re2Parse } from './re2.js';
 import { linearEligible, linearRegExp, relaxForGate } from './regexp-guard.js';
+import { grokDiskCache, type CompiledGrokData } from './disk-cache.js';
 
 export interface Grok {
   readonly pattern: string;           // the grok text as written
@@ -246,12 +248,18 @@ function toRegExp(js: string, pattern: string): RegExp {
  */
 const LINEAR_MAX_SOURCE = 1024;
 
-function buildEngines(root: Re2Node, js: string, pattern: string): GrokEngines {
-  const lin = (src: string): RegExp | null => (src.length <= LINEAR_MAX_SOURCE ? linearRegExp(src) : null);
-  if (linearEligible(root)) return { gate: null, linear: lin(js), linearGate: null };
+/** The gate source of `root` (a linear-eligible relaxation), or null when `root` is eligible itself. */
+function gateSource(root: Re2Node): string | null {
+  if (linearEligible(root)) return null;
   let relaxed = relaxForGate(root);
   if (!linearEligible(relaxed)) relaxed = relaxForGate(root, true);
-  const gateJs = emitJs(relaxed);
+  return emitJs(relaxed);
+}
+
+/** The engines of a grok from its sources; fresh and cached compiles both build them here. */
+function buildEngines(js: string, gateJs: string | null, pattern: string): GrokEngines {
+  const lin = (src: string): RegExp | null => (src.length <= LINEAR_MAX_SOURCE ? linearRegExp(src) : null);
+  if (gateJs === null) return { gate: null, linear: lin(js), linearGate: null };
   return { gate: toRegExp(gateJs, pattern), linear: null, linearGate: lin(gateJs) };
 }
 
@@ -305,32 +313,110 @@ function expandAndParse(pattern: string, lib: PatternLibrary): Expanded {
   return { exp, parsed, semantics, fullGroups };
 }
 
-/** LoadError: GROK_UNKNOWN_PATTERN (names the pattern), GROK_TRANSLATE, REGEX_COMPILE. */
-export function compileGrok(pattern: string, lib: PatternLibrary): Grok {
-  const cache = cacheFor(grokCache, lib);
-  const hit = cache.get(pattern);
-  if (hit) return hit;
+/**
+ * The expensive part of a compile (expansion, RE2 parse, translation, gate relaxation,
+ * literal and first-character analysis), as plain data that the disk cache can hold.
+ */
+export function compileGrokData(pattern: string, lib: PatternLibrary): CompiledGrokData {
   const { parsed, semantics, fullGroups } = expandAndParse(pattern, lib);
   // Only the groups a semantic reads keep capturing. JS numbers capturing groups in source
   // order, which is the order of the original numbers, so a kept group's new number is its
   // rank among the kept ones.
   const kept = [...new Set(fullGroups)].filter((g) => g > 0).sort((a, b) => a - b);
   const rank = new Map(kept.map((g, i) => [g, i + 1]));
-  const groups = Int32Array.from(fullGroups, (g) => (g > 0 ? rank.get(g)! : 0));
+  const groups = Array.from(fullGroups, (g) => (g > 0 ? rank.get(g)! : 0));
   const root = keepCaptures(parsed.root, new Set(kept));
-  const js = emitJs(root);
-  const regex = toRegExp(js, pattern);
-  const grok = new CompiledGrok(
+  const fc = anchoredFirstChar(root);
+  return {
+    semantics,
+    groups,
+    js: emitJs(root),
+    gateJs: semantics.length > 0 ? gateSource(root) : null,
+    literals: requiredLiterals(root),
+    firstChar: fc === null ? null : { ascii: Array.from(fc.ascii), nonAscii: fc.nonAscii },
+  };
+}
+
+/** A Grok from its compiled data (RegExp construction only). LoadError REGEX_COMPILE. */
+export function instantiateGrok(pattern: string, d: CompiledGrokData): Grok {
+  const regex = toRegExp(d.js, pattern);
+  const semantics = d.semantics.map(internKey);
+  return new CompiledGrok(
     pattern,
     regex,
     Object.freeze(semantics),
-    groups,
-    Object.freeze(requiredLiterals(root)),
-    semantics.length > 0 ? buildEngines(root, js, pattern) : NO_ENGINES,
-    anchoredFirstChar(root),
+    Int32Array.from(d.groups),
+    Object.freeze([...d.literals]),
+    semantics.length > 0 ? buildEngines(d.js, d.gateJs, pattern) : NO_ENGINES,
+    d.firstChar === null ? null : { ascii: Uint32Array.from(d.firstChar.ascii), nonAscii: d.firstChar.nonAscii },
   );
+}
+
+/**
+ * LoadError: GROK_UNKNOWN_PATTERN (names the pattern), GROK_TRANSLATE, REGEX_COMPILE.
+ * The compiled data comes from the disk cache (disk-cache.ts) when an entry for this pattern
+ * and the definitions it reaches exists and is valid; errors are never cached, so a bad
+ * pattern always takes the fresh path and reports the same error.
+ */
+export function compileGrok(pattern: string, lib: PatternLibrary): Grok {
+  const cache = cacheFor(grokCache, lib);
+  const hit = cache.get(pattern);
+  if (hit) return hit;
+  const disk = grokDiskCache();
+  const key = disk === null ? null : grokKey(pattern, lib);
+  let grok: Grok | null = null;
+  if (key !== null) {
+    const data = disk!.read(key, pattern);
+    if (data !== null) {
+      try {
+        grok = instantiateGrok(pattern, data);
+      } catch {
+        grok = null; // an entry V8 rejects is as good as damaged: compile afresh
+      }
+    }
+  }
+  if (grok === null) {
+    const data = compileGrokData(pattern, lib);
+    grok = instantiateGrok(pattern, data);
+    if (key !== null) disk!.write(key, pattern, data);
+  }
   cache.set(pattern, grok);
   return grok;
+}
+
+/**
+ * Digest of a definition and everything it references (a Merkle hash over the reference
+ * graph), memoised per library: names are never redefined. Null for an unknown or cyclic
+ * name — such a pattern does not compile, so it is never cached.
+ */
+const digestCache = new WeakMap<PatternLibrary, Map<string, string>>();
+
+function nameDigest(name: string, lib: PatternLibrary, stack: string[]): string | null {
+  const memo = cacheFor(digestCache, lib);
+  const hit = memo.get(name);
+  if (hit !== undefined) return hit;
+  const def = lib.get(name);
+  if (def === undefined || stack.includes(name)) return null;
+  stack.push(name);
+  const h = textDigest(name + '\0' + def, def, lib, stack);
+  stack.pop();
+  if (h !== null) memo.set(name, h);
+  return h;
+}
+
+function textDigest(head: string, text: string, lib: PatternLibrary, stack: string[]): string | null {
+  const hash = createHash('sha256').update(head);
+  for (const r of text.matchAll(REFERENCE)) {
+    const d = nameDigest(r[1]!, lib, stack);
+    if (d === null) return null;
+    hash.update('\0' + r[1]! + '=' + d);
+  }
+  return hash.digest('hex');
+}
+
+/** Cache key of a pattern: its text and the content of every definition it reaches; null = do not cache. */
+export function grokKey(pattern: string, lib: PatternLibrary): string | null {
+  return textDigest(pattern, pattern, lib, []);
 }
 
 /**

@@ -6,3 +6,5 @@ export { requiredLiterals } from './literals.js';
 export { enableRegexpBacktrackGuard, linearEligible, relaxForGate } from './regexp-guard.js';
 export { BUILTIN_PATTERNS } from './builtins.js';
 export { anchoredFirstChar, mayStart, type FirstChar } from './first-char.js';
+export { compileGrokData, instantiateGrok, grokKey } from './compile.js';
+export { GROK_COMPILER_VERSION, GrokDiskCache, configureGrokDiskCache, grokDiskCache, type CompiledGrokData } from './disk-cache.js';

@@ -14,7 +14,6 @@
  */
 import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ASN_TABLE_FORMAT, AsnTable, buildAsnTable } from './asn-table.js';
 
@@ -23,17 +22,7 @@ export const ASN_V6_CSV = 'asn-ipv6.csv';
 /** Cache files kept per directory (other versions or installs), newest first. */
 const KEEP = 3;
 
-/** The user cache directory for Palisade, or null when none can be named. */
-export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string | null {
-  if (env.PALISADE_CACHE_DIR) return env.PALISADE_CACHE_DIR;
-  if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, 'palisade');
-  try {
-    const home = homedir();
-    return home ? join(home, '.cache', 'palisade') : null;
-  } catch {
-    return null;
-  }
-}
+export { defaultCacheDir } from '../../core/cache-dir.js';
 
 export interface AsnTableLoad {
   table: AsnTable;
