@@ -47,6 +47,7 @@ import { fmtInt, machineInfo, machineLine, table } from './lib/machine.js';
 import { hubDataDir, palisadeHubConfig, HUB_PARSERS, HUB_SCENARIOS } from './lib/hub-rules.js';
 import { crowdsecReplay, minus } from './lib/crowdsec.js';
 import { parseSummary, timedReplay, type ReplayRun } from './replay.js';
+import { arg } from './lib/args.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'bin', 'palisade.js');
@@ -116,10 +117,6 @@ async function cut(src: string, n: number, dst: string): Promise<string> {
   return dst;
 }
 
-function arg(args: string[], name: string): string | undefined {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-}
 function int(args: string[], name: string, def: number): number {
   const v = Number((arg(args, name) ?? String(def)).replace(/_/g, ''));
   if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} must be a positive integer`);

@@ -40,6 +40,7 @@ import type { AlertInput, DecisionInput } from '../src/decisions/records.js';
 import type { PEvent } from '../src/core/event.js';
 import { hubDataDir, palisadeHubConfig } from './lib/hub-rules.js';
 import { fmtInt, machineInfo, machineLine, table } from './lib/machine.js';
+import { arg } from './lib/args.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SAMPLE = 100_000;
@@ -53,10 +54,6 @@ interface Scenario {
   beforeEach?: () => void | Promise<void>;
 }
 
-function arg(args: string[], name: string): string | undefined {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-}
 
 /** Cycles through `xs`: each call gets the next element (keeps inputs varied, no allocation). */
 function cycler<T>(xs: readonly T[]): () => T {

@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_BENCH_DIR, DEFAULT_SEED, ensureLargeLog, type LargeKind } from '../fixtures/generate-large.js';
 import { measure, median, type Measured } from './lib/measure.js';
 import { fmtInt, machineInfo, machineLine, table } from './lib/machine.js';
+import { arg } from './lib/args.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'bin', 'palisade.js');
@@ -111,10 +112,6 @@ function checkBuild(): void {
   if (stale > 0) console.warn(`warning: ${stale} file(s) in src/ are newer than dist/: run \`npm run build\` for current numbers`);
 }
 
-function arg(args: string[], name: string): string | undefined {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-}
 const list = (s: string, min = 1): number[] => s.split(',').map((x) => {
   const n = Number(x.replace(/_/g, ''));
   if (!Number.isInteger(n) || n < min) throw new Error(`not an integer >= ${min}: ${x}`);

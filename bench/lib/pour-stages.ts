@@ -26,6 +26,7 @@ import { PourBatch, PourRecordWriter } from '../../src/pipeline/pour-records.js'
 import { fieldNeeds } from '../../src/pipeline/field-needs.js';
 import { PreparedRoutes } from '../../src/scenarios/engine.js';
 import { ExpectMode, type PEvent } from '../../src/core/event.js';
+import { arg } from './args.js';
 
 function cpuMs(): number {
   const u = process.cpuUsage();
@@ -116,10 +117,7 @@ export async function measureStages(file: string, type: string, o: { lines?: num
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
-  const opt = (name: string): string | undefined => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
+  const opt = (name: string): string | undefined => arg(args, name);
   const [file, type] = args;
   if (!file || !type) {
     console.error('usage: bench/lib/pour-stages.ts FILE TYPE [--lines N] [--batch 4000] [--no-memo] [--profile-main OUT]');

@@ -20,12 +20,10 @@ import { PourRecordWriter } from '../../src/pipeline/pour-records.js';
 import { fieldNeeds } from '../../src/pipeline/field-needs.js';
 import { PreparedRoutes } from '../../src/scenarios/engine.js';
 import { POOL_BATCH_BYTES } from '../../src/pipeline/replay.js';
+import { arg } from './args.js';
 
 const args = process.argv.slice(2);
-const opt = (name: string): string | undefined => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
+const opt = (name: string): string | undefined => arg(args, name);
 const [file, type] = args;
 if (!file || !type) {
   console.error('usage: bench/lib/worker-path.ts FILE TYPE [--runs 3] [--profile OUT]');
