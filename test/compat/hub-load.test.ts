@@ -8,10 +8,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { repoRoot, requireDebianReference } from '../support/debian.js';
+import { yamlFiles } from '../support/yaml-files.js';
 
 interface Count {
   loaded: number;
@@ -24,15 +25,6 @@ interface HubCheckJson {
   failures: { kind: string; file: string; name: string; error: string }[];
 }
 
-function yamlFiles(dir: string): string[] {
-  return readdirSync(dir)
-    .sort()
-    .flatMap((n) => {
-      const p = join(dir, n);
-      if (statSync(p).isDirectory()) return yamlFiles(p);
-      return n.endsWith('.yaml') || n.endsWith('.yml') ? [p] : [];
-    });
-}
 
 /** Files and non-empty YAML documents under `dir`. */
 function census(dir: string): { files: number; docs: number } {

@@ -4,10 +4,11 @@
  * library first, then its grok (inline `pattern`, or `name` of a library pattern), then its
  * children. Shared by the grok compatibility and literal tests.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { PatternLibrary } from '../../src/grok/library.js';
+import { yamlFiles } from '../support/yaml-files.js';
 
 export interface HubGrok {
   file: string;
@@ -19,15 +20,6 @@ export interface HubGrok {
   name?: string;
 }
 
-function yamlFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir).sort()) {
-    const p = join(dir, e);
-    if (statSync(p).isDirectory()) out.push(...yamlFiles(p));
-    else if (/\.ya?ml$/.test(e)) out.push(p);
-  }
-  return out.sort();
-}
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -36,7 +28,7 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 export function collectHubGroks(hubDir: string, lib: PatternLibrary): HubGrok[] {
   const out: HubGrok[] = [];
   const root = join(hubDir, 'parsers');
-  for (const file of yamlFiles(root)) {
+  for (const file of yamlFiles(root).sort()) {
     const rel = relative(hubDir, file);
     const docs = parseAllDocuments(readFileSync(file, 'utf8'), { uniqueKeys: false });
     const list = Array.isArray(docs) ? docs : [docs];

@@ -4,21 +4,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadHubIndex, loadScenarioFiles } from '../../src/config/scenario.js';
 import { DataFiles } from '../../src/config/data-files.js';
 import { requireDebianReference } from '../support/debian.js';
+import { yamlFiles } from '../support/yaml-files.js';
 
-function yamlFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...yamlFiles(p));
-    else if (/\.ya?ml$/.test(name)) out.push(p);
-  }
-  return out;
-}
 
 test('every Debian hub scenario document loads (>= 98% of 148)', (t) => {
   const ref = requireDebianReference(t);

@@ -6,7 +6,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { extractGuard, RouteIndex } from '../../src/scenarios/route-index.js';
 import { loadScenarioFiles, type ScenarioSpec } from '../../src/config/scenario.js';
@@ -15,6 +14,7 @@ import { loadRulesDir, SHIPPED_RULES_DIR } from '../../src/config/rules-dir.js';
 import { requireDebianReference } from '../support/debian.js';
 import { makeEvent } from './support.js';
 import type { PEvent } from '../../src/core/event.js';
+import { yamlFiles } from '../support/yaml-files.js';
 
 test('extractGuard: the shapes that give a guard', () => {
   const g = (s: string) => {
@@ -79,15 +79,6 @@ test('RouteIndex: candidates per field value, in load order, unguarded scenarios
   assert.equal(ix.candidates(odd), null);
 });
 
-function yamlFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...yamlFiles(p));
-    else if (/\.ya?ml$/.test(name)) out.push(p);
-  }
-  return out;
-}
 
 /** Events covering every guard value (alone and with the other fields set), unknown values, missing fields. */
 function probeEvents(scenarios: readonly ScenarioSpec[]): PEvent[] {
