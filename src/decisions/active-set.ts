@@ -9,8 +9,9 @@
  * set's, but at most every `checkMs` (20 ms): that read is a lookup's only LMDB access and
  * the first of its event-loop turn, which renews lmdb-js's read transaction (~15 µs, as much
  * as the rest of the lookup and the route together). So a lookup's answer reflects every
- * write committed more than min(checkMs, pollMs) before it; writers in this process call
- * `invalidate()` (the API's write routes do) to have the next lookup catch up at once.
+ * write committed by another process more than min(checkMs, pollMs) before it. Writes
+ * through this process's Store are seen by the next lookup (`store.localWrites`, a plain
+ * counter); `invalidate()` forces the next lookup to compare cursors too.
  * Natural expiry is not in the change log until the daemon's sweep runs, so entries carry
  * `until`: lookups skip expired ones and a min-heap on `until` drops them at each poll.
  *
@@ -101,6 +102,8 @@ export class ActiveDecisionSet {
   private readonly monotonic: () => number;
   /** When a lookup last compared cursors (monotonic ms); -Infinity forces the next one to. */
   private checkedAt = -Infinity;
+  /** store.localWrites at the last cursor check. */
+  private seenWrites = -1;
   private timer: NodeJS.Timeout | null = null;
   private loaded = false;
   private _cursor = 0;
@@ -258,8 +261,9 @@ export class ActiveDecisionSet {
       if (this.store.changeCursor() !== this._cursor) this.sync();
     } else {
       const t = this.monotonic();
-      if (t - this.checkedAt >= this.checkMs) {
+      if (t - this.checkedAt >= this.checkMs || this.store.localWrites !== this.seenWrites) {
         this.checkedAt = t;
+        this.seenWrites = this.store.localWrites;
         if (this.store.changeCursor() !== this._cursor) this.sync();
       }
     }

@@ -114,6 +114,7 @@ export type DecisionPlan = 'id' | 'address' | 'value' | 'alert' | 'until' | 'sca
 
 export class Store {
   private closed = false;
+  private writes = 0;
 
   private constructor(
     private readonly env: RootDatabase,
@@ -368,6 +369,14 @@ export class Store {
     return { cursor: last, changes, truncated: cursor < trimmed, latest };
   }
 
+  /**
+   * Write transactions committed through this instance: a plain counter, so in-process
+   * readers (the active set) see this process's writes at once without reading LMDB.
+   */
+  get localWrites(): number {
+    return this.writes;
+  }
+
   /** Highest change seq written so far (0 for a new store). */
   changeCursor(): number {
     return this.meta.get(M_SEQ) ?? 0;
@@ -413,6 +422,7 @@ export class Store {
     if (this.readOnly) throw new StoreError('READ_ONLY', 'decision store was opened read-only');
     // childTransaction rolls back if fn throws; a plain transaction would commit half a batch.
     const r = await this.env.childTransaction(fn);
+    this.writes++;
     if (!this.noSync) await this.env.flushed;
     return r as T;
   }

@@ -132,6 +132,8 @@ test('lookups read the store cursor at most every checkMs: a write not announced
         return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
       },
     });
+    // Writes through a second Store on the same directory stand for another process's.
+    const other = Store.open(join(dir, 's'), { noSync: true });
     const set = new ActiveDecisionSet(counted, { checkMs: 20, monotonic: () => clock });
     set.load();
     assert.deepEqual(set.lookup({ ip: '192.0.2.1' }), []);
@@ -139,14 +141,14 @@ test('lookups read the store cursor at most every checkMs: a write not announced
     for (let i = 0; i < 50; i++) set.lookup({ ip: '192.0.2.1' });
     assert.equal(reads.n, 1, 'no cursor read within checkMs');
     // A write by "someone else" (no invalidate): not seen before the bound, seen after it.
-    const [res] = await store.addAlerts([{ alert: alertFor('192.0.2.1'), decisions: [decisionFor('192.0.2.1', { until: FAR, durationMs: undefined })] }]);
+    const [res] = await other.addAlerts([{ alert: alertFor('192.0.2.1'), decisions: [decisionFor('192.0.2.1', { until: FAR, durationMs: undefined })] }]);
     clock += 19.9;
     assert.deepEqual(set.lookup({ ip: '192.0.2.1' }), [], 'still within checkMs of the last check');
     clock += 0.1;
     assert.deepEqual(set.lookup({ ip: '192.0.2.1' })!.map((d) => d.id), res!.decisionIds, 'caught up at checkMs');
     assert.equal(reads.n, 2);
     // invalidate(): the next lookup checks at once, whatever the clock says.
-    assert.equal(await store.deleteDecisions({ ip: '192.0.2.1' }), 1);
+    assert.equal(await other.deleteDecisions({ ip: '192.0.2.1' }), 1);
     assert.equal(set.lookup({ ip: '192.0.2.1' })!.length, 1, 'stale until the bound or invalidate()');
     set.invalidate();
     assert.deepEqual(set.lookup({ ip: '192.0.2.1' }), []);
@@ -155,10 +157,11 @@ test('lookups read the store cursor at most every checkMs: a write not announced
     const eager = new ActiveDecisionSet(counted, { checkMs: 0, monotonic: () => clock });
     eager.load();
     const before = reads.n;
-    await store.addAlerts([{ alert: alertFor('192.0.2.9'), decisions: [decisionFor('192.0.2.9', { until: FAR, durationMs: undefined })] }]);
+    await other.addAlerts([{ alert: alertFor('192.0.2.9'), decisions: [decisionFor('192.0.2.9', { until: FAR, durationMs: undefined })] }]);
     assert.equal(eager.lookup({ ip: '192.0.2.9' })!.length, 1);
     eager.lookup({ ip: '192.0.2.9' });
     assert.equal(reads.n - before, 2, 'one per lookup');
+    await other.close();
   } finally {
     await store.close();
     cleanup();

@@ -48,7 +48,6 @@ export function alertRoutes(app: FastifyInstance, ctx: ApiContext): void {
       return { alert: { ...alert, machine_id: req.machineId! } as AlertInput, decisions };
     });
     const res = await ctx.store.addAlerts(batch, now);
-    ctx.activeSet?.invalidate(); // the next ?ip= lookup sees the new decisions at once
     void ctx.creds.updateMachine(req.machineId!, { lastPush: now }, now).catch((e: Error) => ctx.log.warn(e.message));
     reply.code(201).send(res.map((r) => String(r.alertId)));
   });
@@ -72,7 +71,6 @@ export function alertRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.delete('/v1/alerts', { onRequest: [jwt, trusted], schema: { response: { 200: deleteOut } } }, async (req, reply) => {
     const now = ctx.now();
     const n = await ctx.store.deleteAlerts(parseAlertQuery(req.query as Record<string, string>, now, false), now);
-    ctx.activeSet?.invalidate();
     reply.send({ nbDeleted: String(n) });
   });
 
@@ -80,7 +78,6 @@ export function alertRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const id = parseId(req.params.alert_id);
     if (id === null) throw Errors.badAlertId();
     const deleted = await ctx.store.deleteAlert(id, ctx.now());
-    ctx.activeSet?.invalidate();
     if (!deleted) throw messageError(404, 'object not found');
     reply.send({ nbDeleted: '1' });
   });

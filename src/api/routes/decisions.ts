@@ -12,7 +12,6 @@ export function decisionRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.delete('/v1/decisions', { onRequest: jwt, schema: { response: { 200: deleteOut } } }, async (req, reply) => {
     const n = await ctx.store.deleteDecisions(parseDecisionDeleteQuery(req.query as Record<string, string>), ctx.now());
-    ctx.activeSet?.invalidate(); // the next ?ip= lookup sees the delete at once
     reply.send({ nbDeleted: String(n) });
   });
 
@@ -20,7 +19,6 @@ export function decisionRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const id = parseId(req.params.decision_id);
     if (id === null) throw Errors.badDecisionId();
     const deleted = await ctx.store.deleteDecision(id, ctx.now());
-    ctx.activeSet?.invalidate();
     if (!deleted) throw messageError(500, `decision with id '${id}' doesn't exist: unable to delete`);
     reply.send({ nbDeleted: '1' });
   });
