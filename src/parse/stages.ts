@@ -22,6 +22,9 @@ interface CompiledSet {
 
 const compiledSets = new WeakMap<ParserSet, CompiledSet>();
 
+/** The last NodeContext built (read-only for the runners; see parseEvent). */
+let lastCtx: NodeContext | null = null;
+
 /** Compiled once per set (sets are immutable once loaded). */
 function compiledSet(set: ParserSet): CompiledSet {
   let c = compiledSets.get(set);
@@ -50,7 +53,10 @@ export function parseEvent(set: ParserSet, evt: PEvent, rt: ParseRuntime, trace?
   if (evt.Stage === '') evt.Stage = stages[0]!;
   evt.Process = false;
   if (evt.Time === null) evt.Time = rt.now();
-  const ctx: NodeContext = { rt, stages, env: { evt } };
+  // The context only names the event, runtime and stages: the previous call's is reused when
+  // they are the same (a pool worker's one event), so that a line allocates none.
+  let ctx = lastCtx;
+  if (ctx === null || ctx.env.evt !== evt || ctx.rt !== rt || ctx.stages !== stages) lastCtx = ctx = { rt, stages, env: { evt } };
   for (let si = 0; si < stages.length; si++) {
     const stage = stages[si]!;
     if (evt.Stage !== stage) {

@@ -99,9 +99,28 @@ export class PourRecordWriter {
   private readonly scratch = new Uint32Array(4);
   private lastText: string | null = null;
   private lastClock: GoTime | null = null;
+  /**
+   * Per key id of this batch: the value it had last and that value's id. A field often has
+   * the same value as on the previous line (verb, status, host...): one string comparison,
+   * which fails fast on length, instead of hashing a new string for the ids Map.
+   */
+  private lastValue: (string | null)[] = [];
+  private lastValueId: number[] = [];
   private readonly pushPair = (v: string, k: string): void => {
-    this.int(this.sid(k));
-    this.int(this.sid(v));
+    const kid = this.sid(k);
+    this.int(kid);
+    if (kid < this.lastValue.length && this.lastValue[kid] === v) {
+      this.int(this.lastValueId[kid]!);
+      return;
+    }
+    const vid = this.sid(v);
+    while (this.lastValue.length <= kid) {
+      this.lastValue.push(null);
+      this.lastValueId.push(-1);
+    }
+    this.lastValue[kid] = v;
+    this.lastValueId[kid] = vid;
+    this.int(vid);
   };
 
   constructor(private readonly needs: FieldNeeds = ALL_FIELDS, private readonly scenarios: readonly ScenarioSpec[] | null = null) {
@@ -205,6 +224,9 @@ export class PourRecordWriter {
     this.ni = this.nf = this.events = this.nr = 0;
     this.strings = [];
     this.ids = new Map();
+    // Ids are per batch: so is the memo.
+    this.lastValue.length = 0;
+    this.lastValueId.length = 0;
     this.lastText = null;
     this.lastClock = null;
     return out;

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventType, newLogEvent, PEvent, reuseLogEvent, type Line } from '../../src/core/event.js';
+import { FieldMap } from '../../src/core/field-map.js';
 
 /** A value of the same kind as `v` that differs from it. */
 function changed(v: unknown): unknown {
@@ -29,6 +30,27 @@ function dirty(evt: PEvent): void {
   evt.Enriched.set('IsoCode', 'FR');
 }
 
+const STRING_MAPS = ['Parsed', 'Enriched', 'Meta'] as const;
+
+/**
+ * deepEqual of a reset event and a fresh one: a reset event's string maps are FieldMaps
+ * (empty, as the fresh event's Maps), everything else equal as is.
+ */
+function assertSameAsFresh(evt: PEvent, fresh: PEvent): void {
+  assert.deepEqual(Object.keys(evt), Object.keys(fresh));
+  for (const k of STRING_MAPS) {
+    assert.ok(evt[k] instanceof FieldMap, `${k} is a FieldMap`);
+    assert.deepEqual([...evt[k]], [...fresh[k]], k);
+    assert.equal(evt[k].size, fresh[k].size, k);
+  }
+  const rest = (e: PEvent): Record<string, unknown> => {
+    const o: Record<string, unknown> = { ...e };
+    for (const k of STRING_MAPS) delete o[k];
+    return o;
+  };
+  assert.deepEqual(rest(evt), rest(fresh));
+}
+
 function lineOf(raw: string): Line {
   return { Raw: raw, Src: '/var/log/auth.log', Time: new Date(0), Labels: new Map([['type', 'syslog']]), Module: 'file', Process: true };
 }
@@ -44,20 +66,33 @@ test('PEvent.reset: every own property back to what a fresh event has', () => {
   }
   const line = lineOf('second');
   assert.equal(PEvent.reset(used, line), used);
-  assert.deepEqual(Object.keys(used), Object.keys(fresh));
-  assert.deepEqual(used, fresh);
+  assertSameAsFresh(used, fresh);
   assert.equal(used.Line, line);
+  // And again, now that the maps are FieldMaps emptied in place.
+  dirty(used);
+  for (const k of STRING_MAPS) assert.ok(used[k].size > 0);
+  assert.equal(PEvent.reset(used, lineOf('second')), used);
   assert.equal(used.GetType(), 'log');
 });
 
-test('PEvent.reset: the maps are new ones, not the ones a previous holder may have kept', () => {
+test('PEvent.reset: plain Maps are left to whoever kept them; FieldMaps are emptied in place', () => {
   const evt = new PEvent(lineOf('a'));
   const parsed = evt.Parsed;
   parsed.set('x', '1');
   PEvent.reset(evt, lineOf('b'));
   assert.notEqual(evt.Parsed, parsed);
+  assert.ok(evt.Parsed instanceof FieldMap);
   assert.equal(evt.Parsed.size, 0);
   assert.equal(parsed.get('x'), '1');
+  // From the second reset on, the same maps: nothing allocated per line.
+  const maps = STRING_MAPS.map((k) => evt[k]);
+  for (const m of maps) m.set('y', '2');
+  PEvent.reset(evt, lineOf('c'));
+  assert.deepEqual(STRING_MAPS.map((k) => evt[k]), maps);
+  for (const m of maps) {
+    assert.equal(m.size, 0);
+    assert.equal(m.get('y'), undefined);
+  }
 });
 
 test('reuseLogEvent: same event as newLogEvent, into the old object', () => {
@@ -70,7 +105,12 @@ test('reuseLogEvent: same event as newLogEvent, into the old object', () => {
   assert.equal(again, evt);
   const fresh = newLogEvent('new line', { src: 'y.log', module: 'file', labels, time, mode: 1 });
   assert.deepEqual(Object.keys(evt.Line), Object.keys(fresh.Line));
-  assert.deepEqual(evt, fresh);
+  assertSameAsFresh(evt, fresh);
+  // A second reuse (maps emptied in place) gives the same again.
+  evt.Parsed.set('program', 'x');
+  evt.Meta.set('log_type', 'y');
+  reuseLogEvent(evt, 'new line', 'y.log', 'file', labels, time, 1);
+  assertSameAsFresh(evt, fresh);
   // The label copy is the event's own, never the caller's map.
   assert.notEqual(evt.Line.Labels, labels);
 });

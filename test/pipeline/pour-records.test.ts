@@ -192,3 +192,26 @@ test('pour records: lazy events (no expression reaches a whole event) read like 
   l.Meta = new Map([['x', 'y']]);
   assert.equal(l.GetMeta('x'), 'y');
 });
+
+test('pour records: map values that repeat, change back and forth or are empty come back as written, across batches', () => {
+  const labels = new Map([['type', 'syslog']]);
+  // Per event: Parsed entries. Values repeat from the previous event, change, return, are ''
+  // for a key never seen before, and the same value appears under several keys.
+  const rows: [string, string][][] = [
+    [['verb', 'GET'], ['status', '200'], ['empty', '']],
+    [['verb', 'GET'], ['status', '404'], ['empty', ''], ['fresh', '']],
+    [['verb', 'POST'], ['status', '200'], ['empty', 'now set'], ['fresh', 'GET']],
+    [['status', 'GET'], ['verb', 'GET'], ['other', '200'], ['200', '']], // a key first met as a value
+  ];
+  const w = new PourRecordWriter();
+  for (let batch = 0; batch < 2; batch++) {
+    for (const row of rows) {
+      const e = sshEvent(labels);
+      e.Parsed.clear();
+      for (const [k, v] of row) e.Parsed.set(k, v);
+      w.add(e, routes([0, 'k']));
+    }
+    const { recs } = records(w.finish(COUNTS), '/var/log/auth.log', labels, ExpectMode.TIMEMACHINE);
+    assert.deepEqual(recs.map((r) => [...r.evt!.Parsed]), rows, `batch ${batch}`);
+  }
+});

@@ -53,6 +53,7 @@ export async function buildEnrichers(opts: EnricherOptions = {}): Promise<Map<st
     let lastFormat = '';
     let lastYear = -1;
     let last: Map<string, string> | null = null;
+    const parsed = new Map<string, string>();
     // The UTC year of the clock, recomputed only when the time leaves the last year seen.
     let yearFrom = 0, yearTo = -1, year = 0;
     out.set('ParseDate', (value, evt) => {
@@ -68,15 +69,14 @@ export async function buildEnrichers(opts: EnricherOptions = {}): Promise<Map<st
       const y = year;
       if (last !== null && value === lastValue && evt.StrTimeFormat === lastFormat && y === lastYear) return last;
       const s = parseDateText(value, evt.StrTimeFormat, y, parseOpts);
-      const m = new Map<string, string>();
-      m.set('MarshaledTime', s ?? formatRFC3339Nano(fromDate(t)));
-      if (s !== null) {
-        lastValue = value;
-        lastFormat = evt.StrTimeFormat;
-        lastYear = y;
-        last = m;
-      }
-      return m;
+      if (s === null) return new Map([['MarshaledTime', formatRFC3339Nano(fromDate(t))]]);
+      // Results are read at once by the caller (statics copy them): one map, set again.
+      parsed.set('MarshaledTime', s);
+      lastValue = value;
+      lastFormat = evt.StrTimeFormat;
+      lastYear = y;
+      last = parsed;
+      return parsed;
     });
   } else {
     out.set('ParseDate', (value, evt) =>
