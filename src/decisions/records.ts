@@ -7,7 +7,8 @@
  *   -----------  -----------------------------------------------  -------------------------
  *   meta         string ('nextAlertId', 'nextDecisionId', 'seq',  msgpack number
  *                'expiredThrough')
- *   alerts       alert id (ordered-binary number)                 msgpack DiskAlert
+ *   alerts       alert id (ordered-binary number)                 msgpack DiskAlert, events
+ *                                                                 packed (packed-events.ts)
  *   decisions    decision id (ordered-binary number)              msgpack DiskDecision
  *   changes      seq (ordered-binary number)                      msgpack DiskChange
  *   dec_value    [u16 n][n bytes of UTF-8 value, n <= 400][u48 id] empty
@@ -268,6 +269,11 @@ export function u48Key(id: number): Buffer {
   const b = Buffer.allocUnsafe(6);
   putU48(b, 0, id);
   return b;
+}
+
+/** Whether a dec_value prefix holds its whole value (shorter than the cut), so every key under it is that value's. */
+export function valueKeyIsExact(prefix: Uint8Array): boolean {
+  return ((prefix[0]! << 8) | prefix[1]!) < VALUE_KEY_MAX;
 }
 
 /** dec_value prefix for a value (all its ids follow it), or the full key when `id` is given. */

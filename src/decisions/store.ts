@@ -33,7 +33,6 @@ import {
   addrKey,
   alertDecisionKey,
   capAlertMeta,
-  capEventMeta,
   getU48,
   parseRfc3339,
   prefixEnd,
@@ -41,6 +40,7 @@ import {
   timeKey,
   U48_MAX,
   valueKey,
+  valueKeyIsExact,
   type AlertInput,
   type AlertSource,
   type Change,
@@ -52,6 +52,7 @@ import {
   type KeyValue,
   type StoredAlert,
 } from './records.js';
+import { packEvents, unpackEvents, type PackedEvents, type StoredEvent } from './packed-events.js';
 
 export interface StoreOptions {
   /** Skip fsync (tests only): commits survive a process crash but not a power loss. */
@@ -86,8 +87,9 @@ const STRUCTURES_KEY = Symbol.for('palisade.structures');
  * each one it faults: fault-around ignores MADV_RANDOM, so noReadAhead did not help);
  * with those indexes nearly the whole file ended up resident (62 MB for a 51 MB file), without
  * them 8 MB. Two things bound it:
- * - alerts are LZ4-compressed: their events repeat the same metas (~6.5 KB each as msgpack,
- *   ~1 KB compressed; the file shrinks 4x). Values under 1000 bytes stay plain, and a plain
+ * - alerts are small: their events repeat the same metas (~6.5 KB each as msgpack), so they
+ *   are stored packed (packed-events.ts: ~1.2 KB), and LZ4-compressed over 1000 bytes (the
+ *   file is 4x smaller than with plain events). Values under 1000 bytes stay plain, and a plain
  *   record never starts with the compression marker (a byte >= 250: a negative fixint in
  *   msgpack), so alerts written before compression was enabled read back as they are.
  *   Every opener must use this same setting; all go through Store.open.
@@ -110,6 +112,9 @@ const M_TRIMMED_THROUGH = 'trimmedThrough';
 
 type Bin = Database<Buffer, Buffer>;
 
+/** An alert as stored: events packed (packed-events.ts), or as a plain array in records written before that. */
+type AlertRecord = Omit<DiskAlert, 'events'> & { events: PackedEvents | StoredEvent[] };
+
 export type DecisionPlan = 'id' | 'address' | 'value' | 'alert' | 'until' | 'scan';
 
 export class Store {
@@ -119,7 +124,7 @@ export class Store {
   private constructor(
     private readonly env: RootDatabase,
     private readonly meta: Database<number, string>,
-    private readonly alerts: Database<DiskAlert, number>,
+    private readonly alerts: Database<AlertRecord, number>,
     private readonly decisions: Database<DiskDecision, number>,
     private readonly changes: Database<DiskChange, number>,
     private readonly byValue: Bin,
@@ -145,7 +150,7 @@ export class Store {
       return new Store(
         env,
         env.openDB<number, string>({ name: 'meta' }),
-        rec<DiskAlert>('alerts', true),
+        rec<AlertRecord>('alerts', true),
         rec<DiskDecision>('decisions'),
         rec<DiskChange>('changes'),
         bin('dec_value'),
@@ -181,7 +186,7 @@ export class Store {
       const out: AddAlertsResult[] = [];
       for (const { alert, decs } of prepared) {
         const alertId = this.allocate(M_ALERT_ID, 1);
-        const a: DiskAlert = { ...alert, id: alertId, createdAt: now };
+        const a: AlertRecord = { ...alert, id: alertId, createdAt: now };
         this.alerts.putSync(alertId, a);
         this.alertTime.putSync(timeKey(now, alertId), EMPTY);
         const first = this.allocate(M_DECISION_ID, decs.length);
@@ -336,6 +341,12 @@ export class Store {
 
   /** Decisions with this value (all statuses), optionally only those created after `createdAfter` (profiles' GetDecisionsCount / GetDecisionsSinceCount). */
   countDecisions(value: string, createdAfter?: number): number {
+    // Profiles call this for every alert: the index keys alone answer it when the value is
+    // not cut in its key and no creation time is asked for (no record is read).
+    if (createdAfter === undefined) {
+      const pre = valueKey(value);
+      if (valueKeyIsExact(pre)) return this.byValue.getKeysCount({ start: pre, end: prefixEnd(pre) });
+    }
     let n = 0;
     for (const id of this.valueIds(value)) {
       const d = this.getDisk(id);
@@ -345,7 +356,7 @@ export class Store {
   }
 
   getAlert(id: number): StoredAlert | undefined {
-    const a = this.alerts.get(id);
+    const a = this.getAlertRecord(id);
     return a ? this.toStoredAlert(a) : undefined;
   }
 
@@ -445,6 +456,12 @@ export class Store {
   private logChange(kind: 0 | 1, id: number, at: number, d: DiskDecision | null): void {
     const seq = this.reserveSeq(1);
     this.changes.putSync(seq, { seq, kind, id, at, d });
+  }
+
+  /** Reads an alert, its events unpacked whatever the layout they were stored in. */
+  private getAlertRecord(id: number): DiskAlert | undefined {
+    const a = this.alerts.get(id);
+    return a ? { ...a, events: unpackEvents(a.events) } : undefined;
   }
 
   /** Reads a decision and copies its bytes out of LMDB's reused read buffer. */
@@ -620,12 +637,12 @@ export class Store {
     }
     if (ids === null) {
       for (const k of this.alertTime.getKeys({ reverse: desc })) {
-        if (!consider(this.alerts.get(getU48(k, 8)))) break;
+        if (!consider(this.getAlertRecord(getU48(k, 8)))) break;
       }
       return out;
     }
     const alerts = Array.from(new Set(ids))
-      .map((id) => this.alerts.get(id))
+      .map((id) => this.getAlertRecord(id))
       .filter((a): a is DiskAlert => a !== undefined)
       .sort((a, b) => (a.createdAt - b.createdAt || a.id - b.id) * (desc ? -1 : 1));
     for (const a of alerts) if (!consider(a)) break;
@@ -675,16 +692,17 @@ export function toRecord(d: DiskDecision): DecisionRecord {
   return r;
 }
 
-function str(v: unknown, where: { alert: number; decision?: number; field: string }, optional = false): string {
+// `where` is built only on failure: these run for every field of every alert written.
+function str(v: unknown, alert: number, field: string, optional = false, decision?: number): string {
   if (typeof v === 'string') return v;
   if (optional && (v === undefined || v === null)) return '';
-  throw new StoreError('INVALID_INPUT', `expected a string, got ${v === null ? 'null' : typeof v}`, where);
+  throw new StoreError('INVALID_INPUT', `expected a string, got ${v === null ? 'null' : typeof v}`, decision === undefined ? { alert, field } : { alert, decision, field });
 }
 
-function num(v: unknown, where: { alert: number; field: string }, optional = false): number {
+function num(v: unknown, alert: number, field: string, optional = false): number {
   if (typeof v === 'number' && Number.isFinite(v)) return v;
   if (optional && (v === undefined || v === null)) return 0;
-  throw new StoreError('INVALID_INPUT', `expected a number, got ${v === null ? 'null' : typeof v}`, where);
+  throw new StoreError('INVALID_INPUT', `expected a number, got ${v === null ? 'null' : typeof v}`, { alert, field });
 }
 
 function kvList(v: unknown, i: number, field: string): KeyValue[] {
@@ -692,11 +710,11 @@ function kvList(v: unknown, i: number, field: string): KeyValue[] {
   if (!Array.isArray(v)) throw new StoreError('INVALID_INPUT', 'expected an array of {key, value}', { alert: i, field });
   return v.map((m: unknown, k) => {
     const o = (m ?? {}) as Record<string, unknown>;
-    return { key: str(o.key, { alert: i, field: `${field}[${k}].key` }, true), value: str(o.value, { alert: i, field: `${field}[${k}].value` }, true) };
+    return { key: str(o.key, i, `${field}[${k}].key`, true), value: str(o.value, i, `${field}[${k}].value`, true) };
   });
 }
 
-type PreparedAlert = Omit<DiskAlert, 'id' | 'createdAt'>;
+type PreparedAlert = Omit<AlertRecord, 'id' | 'createdAt'>;
 type PreparedDecision = Omit<DiskDecision, 'id' | 'alertId' | 'createdAt'>;
 
 function normalizeAlert(a: AlertInput, i: number, now: number): PreparedAlert {
@@ -705,43 +723,37 @@ function normalizeAlert(a: AlertInput, i: number, now: number): PreparedAlert {
   const src = a.source as AlertSource | undefined;
   if (!src || typeof src !== 'object') throw new StoreError('INVALID_INPUT', 'missing source', w('source'));
   const source: Required<AlertSource> = {
-    scope: str(src.scope, w('source.scope')),
-    value: str(src.value, w('source.value')),
-    ip: str(src.ip, w('source.ip'), true),
-    range: str(src.range, w('source.range'), true),
-    as_number: str(src.as_number, w('source.as_number'), true),
-    as_name: str(src.as_name, w('source.as_name'), true),
-    cn: str(src.cn, w('source.cn'), true),
-    latitude: num(src.latitude, w('source.latitude'), true),
-    longitude: num(src.longitude, w('source.longitude'), true),
+    scope: str(src.scope, i, 'source.scope'),
+    value: str(src.value, i, 'source.value'),
+    ip: str(src.ip, i, 'source.ip', true),
+    range: str(src.range, i, 'source.range', true),
+    as_number: str(src.as_number, i, 'source.as_number', true),
+    as_name: str(src.as_name, i, 'source.as_name', true),
+    cn: str(src.cn, i, 'source.cn', true),
+    latitude: num(src.latitude, i, 'source.latitude', true),
+    longitude: num(src.longitude, i, 'source.longitude', true),
   };
-  if (a.events !== undefined && a.events !== null && !Array.isArray(a.events)) {
-    throw new StoreError('INVALID_INPUT', 'expected an array', w('events'));
-  }
-  const events = (a.events ?? []).map((e, k) => ({
-    timestamp: str(e?.timestamp, w(`events[${k}].timestamp`)),
-    meta: capEventMeta(kvList(e?.meta, i, `events[${k}].meta`)),
-  }));
+  const events = packEvents(a.events, i);
   if (a.labels !== undefined && a.labels !== null && !(Array.isArray(a.labels) && a.labels.every((l) => typeof l === 'string'))) {
     throw new StoreError('INVALID_INPUT', 'expected an array of strings', w('labels'));
   }
-  const start_at = str(a.start_at, w('start_at'));
-  const stop_at = str(a.stop_at, w('stop_at'));
+  const start_at = str(a.start_at, i, 'start_at');
+  const stop_at = str(a.stop_at, i, 'stop_at');
   if (typeof a.simulated !== 'boolean') throw new StoreError('INVALID_INPUT', 'expected a boolean', w('simulated'));
   return {
-    machineId: str(a.machine_id, w('machine_id'), true),
-    scenario: str(a.scenario, w('scenario')),
-    scenario_hash: str(a.scenario_hash, w('scenario_hash'), true),
-    scenario_version: str(a.scenario_version, w('scenario_version'), true),
-    message: str(a.message, w('message'), true),
-    events_count: num(a.events_count, w('events_count'), true),
+    machineId: str(a.machine_id, i, 'machine_id', true),
+    scenario: str(a.scenario, i, 'scenario'),
+    scenario_hash: str(a.scenario_hash, i, 'scenario_hash', true),
+    scenario_version: str(a.scenario_version, i, 'scenario_version', true),
+    message: str(a.message, i, 'message', true),
+    events_count: num(a.events_count, i, 'events_count', true),
     start_at,
     stop_at,
     // Unparseable times fall back to now, as the LAPI does (spec §7.3).
     startedAt: parseRfc3339(start_at) ?? now,
     stoppedAt: parseRfc3339(stop_at) ?? now,
-    capacity: num(a.capacity, w('capacity'), true),
-    leakspeed: str(a.leakspeed, w('leakspeed'), true),
+    capacity: num(a.capacity, i, 'capacity', true),
+    leakspeed: str(a.leakspeed, i, 'leakspeed', true),
     simulated: a.simulated,
     remediation: a.remediation === true,
     source,
@@ -755,8 +767,8 @@ function normalizeAlert(a: AlertInput, i: number, now: number): PreparedAlert {
 function normalizeDecision(d: DecisionInput, i: number, j: number, stoppedAt: number): PreparedDecision {
   const w = (field: string) => ({ alert: i, decision: j, field });
   if (!d || typeof d !== 'object') throw new StoreError('INVALID_INPUT', 'missing decision', { alert: i, decision: j });
-  const scope = str(d.scope, w('scope'));
-  const value = str(d.value, w('value'));
+  const scope = str(d.scope, i, 'scope', false, j);
+  const value = str(d.value, i, 'value', false, j);
   const given = [d.until, d.durationMs, d.duration].filter((x) => x !== undefined).length;
   if (given > 1) throw new StoreError('INVALID_INPUT', 'give exactly one of until, durationMs or duration', w('duration'));
   let until: number;
@@ -784,11 +796,11 @@ function normalizeDecision(d: DecisionInput, i: number, j: number, stoppedAt: nu
     start = Buffer.from(addrToBytes(iv.start));
   }
   return {
-    origin: str(d.origin, w('origin')),
-    type: str(d.type, w('type')),
+    origin: str(d.origin, i, 'origin', false, j),
+    type: str(d.type, i, 'type', false, j),
     scope,
     value,
-    scenario: str(d.scenario, w('scenario'), true),
+    scenario: str(d.scenario, i, 'scenario', true, j),
     simulated: d.simulated === true,
     until: clampTime(Math.floor(until)),
     family,

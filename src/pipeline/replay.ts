@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import { openSource } from '../acquisition/lines.js';
 import { Store } from '../decisions/store.js';
 import { DetectionEngine } from './engine.js';
-import { AlertSink, type SinkedAlert } from './sink.js';
+import { AlertSink, SinkQueue, type SinkedAlert } from './sink.js';
 import { setFlagsFromString } from 'node:v8';
 import { SHIPPED_RULES_DIR } from '../config/rules-dir.js';
 import { GEOIP_METHODS } from '../parse/enrichers/index.js';
@@ -62,6 +62,12 @@ export interface ReplaySummary {
  */
 export const POOL_BATCH_BYTES = 256 * 1024;
 
+/**
+ * Alerts the pour loop may run ahead of the store (profiles + writes, SinkQueue) before it
+ * waits: a few write batches (AlertSink's 500), a few MB of alerts.
+ */
+export const SINK_BACKLOG_MAX = 2000;
+
 /** Below this much input, starting workers (rules loaded once more per worker) costs more than it saves. */
 export const POOL_MIN_BYTES = 8 * 1024 * 1024;
 
@@ -97,12 +103,12 @@ export async function runReplay(o: ReplayOptions): Promise<ReplaySummary> {
       o.onProgress({ bytesDone, bytesTotal, lines: engine.counters.lines, elapsedMs: now - t0 });
     }
   };
+  // Profiles and store writes run behind the pours (SinkQueue), in alert order: pouring never
+  // reads the store, and the pour loop keeps the parse workers fed while a batch commits.
+  const queue = new SinkQueue(sink, o.onAlert);
   const emit = async (alerts: readonly LapiAlert[]): Promise<void> => {
-    for (const alert of alerts) {
-      const item = sink.add(alert);
-      o.onAlert?.(item);
-      if (sink.shouldFlush()) await sink.flush();
-    }
+    queue.push(alerts);
+    if (queue.backlog > SINK_BACKLOG_MAX) await queue.settle(SINK_BACKLOG_MAX);
   };
   const geo = [...engine.rules.parserMethods].some((m) => GEOIP_METHODS.has(m));
   // The pool's heaps (this thread's and the workers') hold little live data but many events
@@ -137,8 +143,11 @@ export async function runReplay(o: ReplayOptions): Promise<ReplaySummary> {
       }
     }
     // Input is over: pending buckets are discarded, as CrowdSec does at the end of a replay.
+    // Every alert is committed before the replay reports.
+    await queue.drain();
     await sink.flush();
   } finally {
+    await queue.stopped();
     await pool?.close();
     await store?.close();
   }

@@ -68,3 +68,85 @@ export class AlertSink {
     this.written += batch.length;
   }
 }
+
+/**
+ * Runs an AlertSink behind the producer of alerts (a replay's pour loop), so the producer
+ * does not stop while a batch commits (fsync: tens of ms, during which a replay's parse
+ * workers would run dry, since the pour loop is what hands them input). Alerts go through
+ * `sink.add` and `sink.flush` in arrival order with the same interleaving as a direct
+ * caller (add, add, ..., flush when full, awaited before the next add), so profiles that
+ * read the store (GetDecisionsCount) see exactly the commits they would see otherwise.
+ * A failure of add or flush stops the queue and is rethrown by the next push, settle or
+ * drain.
+ */
+export class SinkQueue {
+  private queue: LapiAlert[] = [];
+  private head = 0;
+  /** The run in progress while it waits for a flush (null when idle or done synchronously). */
+  private running: Promise<void> | null = null;
+  private active = false;
+  private failure: { error: unknown } | null = null;
+
+  constructor(private readonly sink: AlertSink, private readonly onAlert?: (a: SinkedAlert) => void) {}
+
+  /** Alerts queued and not yet through `sink.add`. */
+  get backlog(): number {
+    return this.queue.length - this.head;
+  }
+
+  /** Queues alerts; runs them at once up to the next flush that has to wait. */
+  push(alerts: readonly LapiAlert[]): void {
+    this.check();
+    for (const a of alerts) this.queue.push(a);
+    if (this.active) return;
+    this.active = true;
+    const run = this.run();
+    // A run that needed no flush has already finished (and cleared `active`).
+    if (this.active) this.running = run;
+    else this.check();
+  }
+
+  /**
+   * The producer's memory bound: when more than `max` alerts are queued, waits until the
+   * queue has run through all of them (or failed).
+   */
+  async settle(max: number): Promise<void> {
+    while (this.backlog > max && this.running) await this.running;
+    this.check();
+  }
+
+  /** Waits until every queued alert went through the sink (the last partial batch is not flushed). */
+  async drain(): Promise<void> {
+    await this.settle(0);
+  }
+
+  /** Waits for the queue to stop, ignoring its failure (cleanup before closing the store). */
+  async stopped(): Promise<void> {
+    while (this.running) await this.running.catch(() => {});
+  }
+
+  private check(): void {
+    if (this.failure) throw this.failure.error;
+  }
+
+  private async run(): Promise<void> {
+    try {
+      while (this.head < this.queue.length) {
+        const alert = this.queue[this.head]!;
+        this.queue[this.head++] = undefined as unknown as LapiAlert;
+        if (this.head === this.queue.length) {
+          this.queue.length = 0;
+          this.head = 0;
+        }
+        const item = this.sink.add(alert);
+        this.onAlert?.(item);
+        if (this.sink.shouldFlush()) await this.sink.flush();
+      }
+    } catch (e) {
+      this.failure = { error: e };
+    } finally {
+      this.active = false;
+      this.running = null;
+    }
+  }
+}

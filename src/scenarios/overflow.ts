@@ -206,25 +206,39 @@ export function overflowEvent(alert: OverflowAlert, row: BucketRow): PEvent {
 /** spec §4.8: every queued event with meta, meta sorted by key, timestamp from MarshaledTime or Time. */
 export function eventsFromQueue(queue: readonly PEvent[]): LapiEvent[] {
   const out: LapiEvent[] = [];
+  // Queued events mostly carry the same meta keys in the same order: sort once per key list.
+  let keys: string[] = [];
+  let sorted: string[] = [];
   for (const evt of queue) {
+    const m = evt.Meta;
     // Go skips events whose Meta map is nil; ours is never nil, so an OVFLW event with empty meta stands for it.
-    if (evt.Type === EventType.OVFLW && evt.Meta.size === 0) continue;
-    const keys = [...evt.Meta.keys()].sort(byteOrder);
-    const meta = keys.map((k) => ({ key: k, value: evt.Meta.get(k)! }));
+    if (evt.Type === EventType.OVFLW && m.size === 0) continue;
+    if (!sameKeys(m, keys)) {
+      keys = [...m.keys()];
+      // Go's sort.Strings order (byte-wise on UTF-8) is the default sort's UTF-16 order
+      // outside surrogates.
+      sorted = keys.slice().sort();
+    }
+    const meta: LapiMetaItem[] = new Array(sorted.length);
+    for (let i = 0; i < sorted.length; i++) meta[i] = { key: sorted[i]!, value: m.get(sorted[i]!)! };
     const timestamp = evt.MarshaledTime !== '' ? evt.MarshaledTime : evt.Time ? formatRFC3339Nano(fromDate(evt.Time)) : '';
     out.push({ meta, timestamp });
   }
   return out;
 }
 
-/** Go's sort.Strings order (byte-wise on UTF-8; equal to UTF-16 order outside surrogates). */
-function byteOrder(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+/** Whether `m`'s keys are `keys`, in that order. */
+function sameKeys(m: ReadonlyMap<string, string>, keys: readonly string[]): boolean {
+  if (m.size !== keys.length) return false;
+  let i = 0;
+  for (const k of m.keys()) if (k !== keys[i++]) return false;
+  return true;
 }
 
 function sourcesFromQueue(spec: ScenarioSpec, queue: readonly PEvent[]): Map<string, LapiSource> {
   const out = new Map<string, LapiSource>();
   const scopeType = spec.scope.type;
+  if (scopeType === 'Ip' && !queue.some((e) => e.Type === EventType.OVFLW)) return ipSources(spec, queue, out);
   for (const evt of queue) {
     if (evt.Type === EventType.OVFLW) {
       for (const s of overflowSources(spec, evt)) out.set(s.value, s);
@@ -239,6 +253,29 @@ function sourcesFromQueue(spec: ScenarioSpec, queue: readonly PEvent[]): Map<str
     }
   }
   return out;
+}
+
+/**
+ * sourcesFromQueue for an Ip scenario without reprocessed overflows. A source's entry is
+ * built from the last event of that IP (the one a plain loop would keep), in order of first
+ * appearance; every event is still checked, in queue order, so the same event fails.
+ */
+function ipSources(spec: ScenarioSpec, queue: readonly PEvent[], out: Map<string, LapiSource>): Map<string, LapiSource> {
+  const last = new Map<string, PEvent>();
+  for (const evt of queue) {
+    const ipText = evt.Meta.get('source_ip') ?? '';
+    checkIpSource(spec, evt, ipText);
+    last.set(ipText, evt);
+  }
+  for (const [ip, evt] of last) out.set(ip, ipSource(spec, evt)!);
+  return out;
+}
+
+/** The checks of ipSource that can fail for an Ip scenario. */
+function checkIpSource(spec: ScenarioSpec, evt: PEvent, ipText: string): void {
+  if (!validIp(ipText)) throw new AlertBuildError(`${spec.name}: event has no valid Meta.source_ip ('${ipText}')`);
+  const declared = evt.Meta.get('SourceRange') ?? '';
+  if (declared !== '' && rangeText(declared) === null) throw new AlertBuildError(`${spec.name}: declared range '${declared}' of ${ipText} can't be parsed`);
 }
 
 /** The Enriched keys ipSource reads (pour records send only these when no expression names Enriched). */

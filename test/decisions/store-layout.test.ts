@@ -1,4 +1,4 @@
-/** On-disk layout of alerts: LZ4-compressed records, and stores written before that still read. */
+/** On-disk layout of alerts: packed events, LZ4-compressed when large, and stores written before either still read. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
@@ -28,11 +28,18 @@ function bigAlert(ip: string, nEvents: number): AlertInput {
   return a;
 }
 
-test('large alerts are stored LZ4-compressed and read back exactly as posted', async () => {
+/** An alert whose events share little: every meta value differs from one event to the next. */
+function noisyAlert(ip: string, nEvents: number): AlertInput {
+  const a = bigAlert(ip, nEvents);
+  for (const [k, e] of a.events!.entries()) e.meta = e.meta!.map((m, j) => ({ key: m.key, value: `${m.value}-${k}-${j}` }));
+  return a;
+}
+
+test('alerts are stored with packed events (LZ4 over 1000 bytes) and read back exactly as posted', async () => {
   const { dir, cleanup } = tempDir('layout');
   try {
     const s = Store.open(dir, { noSync: true });
-    const inputs = [bigAlert('194.170.34.196', 11), bigAlert('141.74.120.34', 6), alertFor('10.0.0.1')];
+    const inputs = [bigAlert('194.170.34.196', 11), bigAlert('141.74.120.34', 6), alertFor('10.0.0.1'), noisyAlert('10.0.0.2', 40)];
     const res = await s.addAlerts(inputs.map((alert, i) => ({ alert, decisions: [decisionFor(alert.source.value, { durationMs: (i + 1) * 3600_000 })] })), T0);
     const before = res.map((r) => s.getAlert(r.alertId)!);
     for (const [i, got] of before.entries()) {
@@ -42,15 +49,18 @@ test('large alerts are stored LZ4-compressed and read back exactly as posted', a
     }
     await s.close();
 
-    // The raw bytes: LZ4 frames (status byte 254) for the big ones, plain msgpack for the small one.
+    // The raw bytes: repeated metas are stored once (the 11-event alert's events are 3.4 KB of
+    // JSON, its whole record stays under LZ4's 1000-byte threshold); a record that is still
+    // large is an LZ4 frame (status byte 254).
     const raw = open({ path: dir, noSubdir: false, maxDbs: 16, readOnly: true });
     const bytes = raw.openDB<Buffer, number>({ name: 'alerts', encoding: 'binary' });
-    const [b1, b2, b3] = res.map((r) => bytes.getBinary(r.alertId)!);
-    assert.equal(b1![0], 254, 'an 11-event alert is compressed');
-    assert.equal(b2![0], 254);
-    assert.notEqual(b3![0], 254, 'a small alert stays plain (under the 1000-byte threshold)');
-    const plainSize = (b1![1]! << 16) | (b1![2]! << 8) | b1![3]!;
-    assert.ok(plainSize > 1000 && b1!.length * 3 < plainSize, `compressed ${b1!.length} of ${plainSize} bytes`);
+    const [b1, b2, b3, b4] = res.map((r) => bytes.getBinary(r.alertId)!);
+    assert.ok(JSON.stringify(inputs[0]!.events).length > 3000);
+    assert.ok(b1!.length < 1000 && b1![0] !== 254, `the 11-event alert is ${b1!.length} bytes, plain`);
+    assert.ok(b2!.length < b1!.length && b3!.length < b2!.length);
+    assert.equal(b4![0], 254, 'a 40-event alert of distinct metas is compressed');
+    const plainSize = (b4![1]! << 16) | (b4![2]! << 8) | b4![3]!;
+    assert.ok(plainSize > 1000 && b4!.length < plainSize, `compressed ${b4!.length} of ${plainSize} bytes`);
     await raw.close();
 
     // Reopened, the store answers the same.
@@ -62,6 +72,67 @@ test('large alerts are stored LZ4-compressed and read back exactly as posted', a
     cleanup();
   }
 });
+
+test('alerts written before events were packed (LZ4-compressed {timestamp, meta} arrays) still read, next to new ones', async () => {
+  const { dir, cleanup } = tempDir('layout-lz4');
+  try {
+    // The previous layout: compressed alert records whose events are the posted array.
+    const old = open({ path: dir, noSubdir: false, maxDbs: 16, noSync: true });
+    const alerts = old.openDB<DiskAlert, number>({ name: 'alerts', sharedStructuresKey: Symbol.for('palisade.structures'), compression: true });
+    const meta = old.openDB<number, string>({ name: 'meta' });
+    const alertTime = old.openDB<Buffer, Buffer>({ name: 'alert_time', keyEncoding: 'binary', encoding: 'binary' });
+    const src = bigAlert('194.170.34.196', 11);
+    const disk = diskAlertOf(src);
+    await old.transaction(() => {
+      alerts.putSync(1, disk);
+      alertTime.putSync(timeKey(T0, 1), Buffer.alloc(0));
+      meta.putSync('nextAlertId', 2);
+    });
+    const rawOld = old.openDB<Buffer, number>({ name: 'alerts', encoding: 'binary' }).getBinary(1)!;
+    assert.equal(rawOld[0], 254, 'the old record is an LZ4 frame');
+    await old.close();
+
+    const s = Store.open(dir, { noSync: true });
+    const { uuid: _u, ...rest } = disk;
+    assert.deepEqual(s.getAlert(1), { ...rest, decisions: [] });
+    const second = bigAlert('141.74.120.34', 8);
+    const [r] = await s.addAlerts([{ alert: second, decisions: [] }], T0 + 1);
+    assert.deepEqual(s.listAlerts({ sort: 'ASC' }, T0 + 1).map((a) => [a.id, a.source.value, a.events]), [
+      [1, '194.170.34.196', src.events],
+      [r!.alertId, '141.74.120.34', second.events],
+    ]);
+    await s.close();
+  } finally {
+    cleanup();
+  }
+});
+
+/** The record an alert was stored as before events were packed. */
+function diskAlertOf(src: AlertInput): DiskAlert {
+  return {
+    id: 1,
+    createdAt: T0,
+    machineId: 'testMachine',
+    scenario: src.scenario,
+    scenario_hash: 'abc',
+    scenario_version: '0.1',
+    message: src.message ?? '',
+    events_count: src.events!.length,
+    start_at: src.start_at,
+    stop_at: src.stop_at,
+    startedAt: Date.parse(src.start_at),
+    stoppedAt: Date.parse(src.stop_at),
+    capacity: 5,
+    leakspeed: '10s',
+    simulated: false,
+    remediation: true,
+    source: { scope: 'Ip', value: src.source.value, ip: src.source.value, range: '', as_number: '', as_name: '', cn: '', latitude: 0, longitude: 0 },
+    events: src.events!.map((e) => ({ timestamp: e.timestamp, meta: e.meta! })),
+    meta: [],
+    labels: null,
+    uuid: null,
+  };
+}
 
 test('alerts written uncompressed (stores from before compression) still read, next to new ones', async () => {
   const { dir, cleanup } = tempDir('layout-old');

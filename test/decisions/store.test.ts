@@ -318,3 +318,32 @@ test('event metas are capped as the LAPI stores them; times parse with offsets',
     assert.equal(got.start_at, '2023-02-12T14:10:00+01:00', 'the posted text is kept for display');
   });
 });
+
+test('countDecisions from the value index alone agrees with reading the records (short and cut values, deletes)', async () => {
+  await withStore('count', async (s) => {
+    const long = 'u'.repeat(450);
+    const long2 = 'u'.repeat(400) + 'v'.repeat(50); // same 400-byte key prefix as `long`
+    const exact = 'w'.repeat(399);
+    const ds = [
+      decisionFor('1.2.3.4'), decisionFor('1.2.3.4', { durationMs: -H }), decisionFor('1.2.3.45'),
+      decisionFor(long, { scope: 'Username' }), decisionFor(long2, { scope: 'Username' }), decisionFor(long2, { scope: 'Username' }),
+      decisionFor(exact, { scope: 'Username' }),
+    ];
+    const res = await seed(s, ds);
+    const byRecords = (v: string) => s.listDecisions({ value: v, status: 'all' }, T0).length;
+    const check = () => {
+      for (const v of ['1.2.3.4', '1.2.3.45', '1.2.3', long, long2, exact, 'u'.repeat(400), 'nobody']) {
+        assert.equal(s.countDecisions(v), byRecords(v), `count of ${v.slice(0, 20)}… (${v.length})`);
+      }
+    };
+    check();
+    assert.equal(s.countDecisions('1.2.3.4'), 2, 'expired decisions count too');
+    assert.equal(s.countDecisions(long2), 2);
+    assert.equal(s.countDecisions(long), 1);
+    await s.deleteDecisions({ value: '1.2.3.45' }, T0); // soft delete: still counted
+    await s.deleteAlert(res[0]!.alertId, T0); // hard delete of one 1.2.3.4 decision
+    check();
+    assert.equal(s.countDecisions('1.2.3.4'), 1);
+    assert.equal(s.countDecisions('1.2.3.45'), 1);
+  });
+});

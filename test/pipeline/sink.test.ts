@@ -1,7 +1,10 @@
-/** The alert sink keeps a batch whose store write failed (full disk, closed store): no silent loss. */
+/**
+ * The alert sink keeps a batch whose store write failed (full disk, closed store): no silent
+ * loss. SinkQueue runs it behind a producer with the same add/flush interleaving.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AlertSink } from '../../src/pipeline/sink.js';
+import { AlertSink, SinkQueue, type SinkedAlert } from '../../src/pipeline/sink.js';
 import type { Store } from '../../src/decisions/store.js';
 import type { LapiAlert } from '../../src/scenarios/overflow.js';
 
@@ -33,4 +36,75 @@ test('a failed store write keeps the batch, in order, and a later flush writes i
   await sink.flush();
   assert.deepEqual(written, ['192.0.2.1', '192.0.2.2', '192.0.2.3']);
   assert.equal(sink.written, 3);
+});
+
+/** A store whose writes commit when the test says so. */
+function manualStore() {
+  const writes: { ips: string[]; commit: () => void; fail: (e: Error) => void }[] = [];
+  let committed = 0;
+  const store = {
+    addAlerts(batch: { alert: LapiAlert }[]) {
+      return new Promise((resolve, reject) => {
+        writes.push({
+          ips: batch.map((b) => b.alert.source.value),
+          commit: () => {
+            committed++;
+            resolve(batch.map((_, i) => ({ alertId: i + 1, decisionIds: [] })));
+          },
+          fail: reject,
+        });
+      });
+    },
+  } as unknown as Store;
+  return { store, writes, committed: () => committed };
+}
+
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+test('SinkQueue: alerts go through the sink in order, each seeing exactly the commits a direct caller would see', async () => {
+  const m = manualStore();
+  const seen: [string, number][] = [];
+  const q = new SinkQueue(new AlertSink([], m.store, 2), (a: SinkedAlert) => seen.push([a.alert.source.value, m.committed()]));
+  q.push([alert('a1'), alert('a2'), alert('a3')]);
+  // a1, a2 fill a batch: its write starts and everything after waits for the commit.
+  assert.deepEqual(seen, [['a1', 0], ['a2', 0]]);
+  assert.equal(q.backlog, 1);
+  q.push([alert('a4'), alert('a5')]);
+  assert.equal(q.backlog, 3, 'the producer is not held up by the pending commit');
+  await tick();
+  assert.equal(seen.length, 2, 'nothing runs before the commit');
+  m.writes[0]!.commit();
+  await tick();
+  assert.deepEqual(seen.slice(2), [['a3', 1], ['a4', 1]]);
+  m.writes[1]!.commit();
+  await q.drain();
+  assert.deepEqual(seen.slice(4), [['a5', 2]]);
+  assert.deepEqual(m.writes.map((w) => w.ips), [['a1', 'a2'], ['a3', 'a4']], 'drain leaves the last partial batch to the final flush');
+  // A push that needs no flush runs at once, and the queue keeps going afterwards.
+  q.push([alert('a6')]);
+  assert.deepEqual(seen.at(-1), ['a6', 2]);
+  q.push([alert('a7')]);
+  assert.equal(m.writes.length, 3);
+  m.writes[2]!.commit();
+  await q.drain();
+  assert.equal(q.backlog, 0);
+});
+
+test('SinkQueue: settle bounds the backlog; a failed write stops the queue and is rethrown', async () => {
+  const m = manualStore();
+  const q = new SinkQueue(new AlertSink([], m.store, 2));
+  q.push([alert('b1'), alert('b2'), alert('b3'), alert('b4'), alert('b5')]);
+  assert.equal(q.backlog, 3);
+  let settled = false;
+  const s = q.settle(1).then(() => (settled = true));
+  await tick();
+  assert.equal(settled, false, 'settle waits while more than 1 alert is queued');
+  m.writes[0]!.commit();
+  await tick();
+  assert.equal(q.backlog, 1);
+  m.writes[1]!.fail(new Error('MDB_MAP_FULL'));
+  await assert.rejects(s, /MDB_MAP_FULL/);
+  assert.throws(() => q.push([alert('b6')]), /MDB_MAP_FULL/);
+  await assert.rejects(q.drain(), /MDB_MAP_FULL/);
+  await q.stopped();
 });
