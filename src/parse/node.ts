@@ -13,6 +13,9 @@
  *  - with a batch hint (line-hint.ts, set by parse/batch.ts), a grok whose site the prefilter
  *    answers for skips its literal test (bit set) or fails without a regex (bit clear), and
  *    the syslog-with-host grok reads the structural scanner's record (syslog-fast.ts);
+ *  - the nginx access grok (NGX_ACCESS) and the request-target splits of http-logs are read
+ *    without their regex when the text has the usual shape (access-fast.ts,
+ *    http-split-fast.ts), else by the regex;
  *  - whitelist ip/cidr lists are compared as u32 intervals for IPv4 candidates.
  * test/parse/compiled-differential.test.ts holds all of it to a plain interpreter.
  */
@@ -24,6 +27,8 @@ import type { ParseRuntime } from './runtime.js';
 import { compileStatics } from './statics.js';
 import { prefiltered, syslogRecords } from './line-hint.js';
 import { syslogHeaderReader } from './syslog-fast.js';
+import { accessLogReader } from './access-fast.js';
+import { httpSplitReader } from './http-split-fast.js';
 
 /**
  * Grok sites: every node with a grok on `Line.Raw` or a Parsed key gets an id when it is
@@ -205,6 +210,18 @@ function compileGrokStep(g: GrokStep, site: number): GrokRun {
   }
   if (g.applyOn !== null) {
     const key = internKey(g.applyOn);
+    // The nginx access grok and the request-target splits, read without their regex when
+    // the text has the usual shape.
+    const fast = accessLogReader(grok) ?? httpSplitReader(grok);
+    if (fast !== null) {
+      return (evt, ctx) => {
+        const v = evt.Parsed.get(key);
+        const text = v === undefined ? '' : v;
+        if (!fast(text, evt.Parsed) && !hintedMatch(grok, site, text, evt, ctx)) return 0;
+        statics(evt, ctx.env, ctx.rt);
+        return v === undefined ? 2 : 1;
+      };
+    }
     return (evt, ctx) => {
       const v = evt.Parsed.get(key);
       // A missing key fails the node, but the grok still runs, on "" (its statics too).

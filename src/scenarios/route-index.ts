@@ -93,10 +93,16 @@ interface IndexedField {
   /** value → code (1..n); values no guard names have code 0. */
   readonly codes: Map<string, number>;
   readonly stride: number;
+  /**
+   * The last value looked up and its code: guard fields hold a few values, usually written by
+   * a static from one literal (the same string every event), so a compare replaces the hash.
+   */
+  last: string | undefined;
+  lastCode: number;
 }
 
 export class RouteIndex {
-  private readonly fields: readonly IndexedField[];
+  private readonly fields: IndexedField[];
   /** Per scenario: its guard's field number and accepted codes, or null (unguarded). */
   private readonly accept: ({ field: number; codes: Set<number> } | null)[];
   private readonly combos: number;
@@ -133,7 +139,7 @@ export class RouteIndex {
       const codes = new Map<string, number>();
       for (const v of values[i]!) codes.set(v, codes.size + 1);
       renumber.push(kept.length);
-      kept.push({ ...f, codes, stride });
+      kept.push({ ...f, codes, stride, last: undefined, lastCode: 0 });
       stride *= codes.size + 1;
     });
     this.fields = kept;
@@ -175,7 +181,15 @@ export class RouteIndex {
       // Not a Map (a hand-made event): let every filter decide, as without the index.
       if (!(m instanceof Map)) return null;
       const v: unknown = m.get(f.key);
-      const code = typeof v === 'string' ? f.codes.get(v) ?? 0 : v === undefined ? f.codes.get('') ?? 0 : 0;
+      let code: number;
+      if (typeof v === 'string') {
+        if (v === f.last) code = f.lastCode;
+        else {
+          code = f.codes.get(v) ?? 0;
+          f.last = v;
+          f.lastCode = code;
+        }
+      } else code = v === undefined ? f.codes.get('') ?? 0 : 0;
       combo += code * f.stride;
     }
     const c = this.cache;
