@@ -86,10 +86,9 @@ const STRUCTURES_KEY = Symbol.for('palisade.structures');
  * scattered over the whole file (and, most likely, the kernel maps in cached pages around
  * each one it faults: fault-around ignores MADV_RANDOM, so noReadAhead did not help);
  * with those indexes nearly the whole file ended up resident (62 MB for a 51 MB file), without
- * them 8 MB. Two things bound it:
- * - alerts are small: their events repeat the same metas (~6.5 KB each as msgpack), so they
- *   are stored packed (packed-events.ts: ~1.2 KB), and LZ4-compressed over 1000 bytes (the
- *   file is 4x smaller than with plain events). Values under 1000 bytes stay plain, and a plain
+ * them 8 MB. Three things bound it:
+ * - alerts are LZ4-compressed: their events repeat the same metas (~6.5 KB each as msgpack,
+ *   ~1 KB compressed; the file shrinks 4x). Values under 1000 bytes stay plain, and a plain
  *   record never starts with the compression marker (a byte >= 250: a negative fixint in
  *   msgpack), so alerts written before compression was enabled read back as they are.
  *   Every opener must use this same setting; all go through Store.open.
@@ -97,6 +96,8 @@ const STRUCTURES_KEY = Symbol.for('palisade.structures');
  *   as pages are written). lmdb-js grows a smaller map by remapping and keeps the old
  *   mappings with the pages they had touched, so growing from 128 KB by doubling held the
  *   file resident more than once. It still grows past 1 GiB if it must.
+ * - a bulk writer (the replay) calls releaseMappedPages() between batches: the file is
+ *   unmapped and mapped again, which drops what the last batch faulted in.
  */
 const INITIAL_MAP_SIZE = 1 << 30;
 const EMPTY = Buffer.alloc(0);
@@ -121,49 +122,77 @@ export class Store {
   private closed = false;
   private writes = 0;
 
+  // The env and its tables are replaced by releaseMappedPages(), hence not readonly.
+  private env: RootDatabase;
+  private meta: Database<number, string>;
+  private alerts: Database<AlertRecord, number>;
+  private decisions: Database<DiskDecision, number>;
+  private changes: Database<DiskChange, number>;
+  private byValue: Bin;
+  private byUntil: Bin;
+  private byAddr: Bin;
+  private byAlert: Bin;
+  private alertTime: Bin;
+  /** openTable() was called: its handles would not survive releaseMappedPages(). */
+  private extTables = false;
+
   private constructor(
-    private readonly env: RootDatabase,
-    private readonly meta: Database<number, string>,
-    private readonly alerts: Database<AlertRecord, number>,
-    private readonly decisions: Database<DiskDecision, number>,
-    private readonly changes: Database<DiskChange, number>,
-    private readonly byValue: Bin,
-    private readonly byUntil: Bin,
-    private readonly byAddr: Bin,
-    private readonly byAlert: Bin,
-    private readonly alertTime: Bin,
+    private readonly dir: string,
     private readonly noSync: boolean,
     private readonly readOnly: boolean,
     readonly expiredRetentionMs: number,
-  ) {}
+  ) {
+    const t = openTables(dir, noSync, readOnly);
+    this.env = t.env;
+    this.meta = t.meta;
+    this.alerts = t.alerts;
+    this.decisions = t.decisions;
+    this.changes = t.changes;
+    this.byValue = t.byValue;
+    this.byUntil = t.byUntil;
+    this.byAddr = t.byAddr;
+    this.byAlert = t.byAlert;
+    this.alertTime = t.alertTime;
+  }
 
   static open(dir: string, opts: StoreOptions = {}): Store {
     const readOnly = opts.readOnly ?? false;
     try {
       if (!readOnly) mkdirSync(dir, { recursive: true });
-      // noSubdir false: `dir` is always a directory, even when its name has a dot (lmdb would
-      // otherwise take `/tmp/tmp.x1y2` for a file name and fail with EISDIR).
-      const env = open({ path: dir, noSubdir: false, maxDbs: 16, noSync: opts.noSync ?? false, readOnly, mapSize: INITIAL_MAP_SIZE });
-      const bin = (name: string): Bin => env.openDB<Buffer, Buffer>({ name, keyEncoding: 'binary', encoding: 'binary' });
-      const rec = <V>(name: string, compression = false) =>
-        env.openDB<V, number>({ name, sharedStructuresKey: STRUCTURES_KEY, ...(compression ? { compression: true } : {}) });
-      return new Store(
-        env,
-        env.openDB<number, string>({ name: 'meta' }),
-        rec<AlertRecord>('alerts', true),
-        rec<DiskDecision>('decisions'),
-        rec<DiskChange>('changes'),
-        bin('dec_value'),
-        bin('dec_until'),
-        bin('dec_addr'),
-        bin('dec_alert'),
-        bin('alert_time'),
-        opts.noSync ?? false,
-        readOnly,
-        opts.expiredRetentionMs ?? DAY_MS,
-      );
+      return new Store(dir, opts.noSync ?? false, readOnly, opts.expiredRetentionMs ?? DAY_MS);
     } catch (e) {
       throw new StoreError('OPEN_FAILED', `cannot open decision store at ${dir}: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * Unmaps data.mdb and maps it again (closes the LMDB env and reopens it), so the file's
+   * pages stop counting in this process's resident memory. Index inserts in random key order
+   * read B-tree pages all over the file, and the kernel maps the cached pages around each one
+   * it faults (fault-around, which MADV_RANDOM does not turn off), so without this the whole
+   * file becomes resident as it grows (112 MB at the end of a 10M-line sshd replay). The pages
+   * stay in the page cache: reading them again costs a minor fault, not I/O. Call it between
+   * writes (it waits for none); not available once openTable() has handed out tables.
+   */
+  async releaseMappedPages(): Promise<void> {
+    if (this.closed) throw new StoreError('CLOSED', 'decision store is closed');
+    if (this.extTables) throw new StoreError('INVALID_INPUT', 'releaseMappedPages: tables from openTable() would be left closed');
+    await this.env.close();
+    try {
+      const t = openTables(this.dir, this.noSync, this.readOnly);
+      this.env = t.env;
+      this.meta = t.meta;
+      this.alerts = t.alerts;
+      this.decisions = t.decisions;
+      this.changes = t.changes;
+      this.byValue = t.byValue;
+      this.byUntil = t.byUntil;
+      this.byAddr = t.byAddr;
+      this.byAlert = t.byAlert;
+      this.alertTime = t.alertTime;
+    } catch (e) {
+      this.closed = true;
+      throw new StoreError('OPEN_FAILED', `cannot reopen decision store at ${this.dir}: ${(e as Error).message}`);
     }
   }
 
@@ -406,6 +435,7 @@ export class Store {
    * touch the decision tables' structure list. Write to it inside `transact`.
    */
   openTable<V>(name: string): Database<V, string> {
+    this.extTables = true;
     return this.env.openDB<V, string>({ name: `ext_${name}` });
   }
 
@@ -655,6 +685,43 @@ export class Store {
     if (uuid !== null) s.uuid = uuid;
     return s;
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// Opening
+
+interface Tables {
+  env: RootDatabase;
+  meta: Database<number, string>;
+  alerts: Database<AlertRecord, number>;
+  decisions: Database<DiskDecision, number>;
+  changes: Database<DiskChange, number>;
+  byValue: Bin;
+  byUntil: Bin;
+  byAddr: Bin;
+  byAlert: Bin;
+  alertTime: Bin;
+}
+
+function openTables(dir: string, noSync: boolean, readOnly: boolean): Tables {
+  // noSubdir false: `dir` is always a directory, even when its name has a dot (lmdb would
+  // otherwise take `/tmp/tmp.x1y2` for a file name and fail with EISDIR).
+  const env = open({ path: dir, noSubdir: false, maxDbs: 16, noSync, readOnly, mapSize: INITIAL_MAP_SIZE });
+  const bin = (name: string): Bin => env.openDB<Buffer, Buffer>({ name, keyEncoding: 'binary', encoding: 'binary' });
+  const rec = <V>(name: string, compression = false) =>
+    env.openDB<V, number>({ name, sharedStructuresKey: STRUCTURES_KEY, ...(compression ? { compression: true } : {}) });
+  return {
+    env,
+    meta: env.openDB<number, string>({ name: 'meta' }),
+    alerts: rec<AlertRecord>('alerts', true),
+    decisions: rec<DiskDecision>('decisions'),
+    changes: rec<DiskChange>('changes'),
+    byValue: bin('dec_value'),
+    byUntil: bin('dec_until'),
+    byAddr: bin('dec_addr'),
+    byAlert: bin('dec_alert'),
+    alertTime: bin('alert_time'),
+  };
 }
 
 // ---------------------------------------------------------------------------------------

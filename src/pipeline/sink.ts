@@ -87,7 +87,12 @@ export class SinkQueue {
   private active = false;
   private failure: { error: unknown } | null = null;
 
-  constructor(private readonly sink: AlertSink, private readonly onAlert?: (a: SinkedAlert) => void) {}
+  /** `afterFlush` runs after each write batch, before the next alert goes through the sink. */
+  constructor(
+    private readonly sink: AlertSink,
+    private readonly onAlert?: (a: SinkedAlert) => void,
+    private readonly afterFlush?: () => Promise<void>,
+  ) {}
 
   /** Alerts queued and not yet through `sink.add`. */
   get backlog(): number {
@@ -140,7 +145,10 @@ export class SinkQueue {
         }
         const item = this.sink.add(alert);
         this.onAlert?.(item);
-        if (this.sink.shouldFlush()) await this.sink.flush();
+        if (this.sink.shouldFlush()) {
+          await this.sink.flush();
+          await this.afterFlush?.();
+        }
       }
     } catch (e) {
       this.failure = { error: e };
