@@ -7,9 +7,18 @@
  *              earlier answers did. Dispatch spins on setImmediate when pinned (`--spin`),
  *              else runs on a 1 ms timer (requests then leave in groups of about 5).
  *              Latency is taken from the scheduled time (a late client or a queue counts
- *              against the server) and from the actual send. Half the probes hold a
+ *              against the server) and from the actual send; the gap between the two
+ *              (send lateness) is the generator's own delay. Half the probes hold a
  *              decision (a /32, a /24, a v6 /128 or a v6 /64), half none (70% v4, 30% v6).
  *              2 s of warm-up at the same rate are not recorded. Target: p99 < 2 ms.
+ *              The client is bench/lib/paced-client.ts (pre-built requests, fixed read
+ *              buffers, byte-level framing, preallocated arrays); this process runs with a
+ *              64 MB young generation so its spin loop's garbage rarely stops it.
+ *              `--legacy-client` uses the previous client (a Buffer per read, a regexp and
+ *              strings per answer, default heap) to check the new one against.
+ *              Beside the latencies: both processes' GCs during the phase (count, time,
+ *              longest pause: gc-watch.ts) and young-generation bytes allocated per request
+ *              (alloc-watch.ts), and the server's CPU time per request.
  *   lookup     the same requests with autocannon 8 and `overallRate`. Note what that does:
  *              each connection sends back-to-back (closed loop) until it has made its share
  *              of the second, then waits for the next second; so the server sees bursts of
@@ -39,8 +48,9 @@
  *        [--connections 20] [--ac-connections 50] [--bouncers 1000] [--poll-duration 60]
  *        [--only paced,lookup,startup,bouncers] [--pin] [--spin|--no-spin] [--no-active-set] [--no-fast-lookup]
  *        [--server-prof DIR] [--server-flags "--trace-gc ..."] [--dump-latency FILE.csv] [--bare]
+ *        [--legacy-client] [--nice N]
  */
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +63,9 @@ import { Credentials } from '../src/api/credentials.js';
 import { Store } from '../src/decisions/store.js';
 import type { AlertInput, DecisionInput } from '../src/decisions/records.js';
 import { fmtInt, machineInfo, machineLine, table } from './lib/machine.js';
+import { pacedLoad as pacedClient } from './lib/paced-client.js';
+import { gcSince, gcSnapshot, resetGcMax, touchYoungGeneration, watchGc, type GcTotals } from './lib/gc-watch.js';
+import { allocStart, allocStop } from './lib/alloc-watch.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const argv = process.argv.slice(2);
@@ -65,10 +78,15 @@ const optStr = (name: string): string | undefined => {
   return i >= 0 ? argv[i + 1] : undefined;
 };
 
+/** Young-generation size of the load generator process (see main). */
+const GENERATOR_SEMI_SPACE = ['--min-semi-space-size=64', '--max-semi-space-size=64'];
+/** Garbage allocated before a paced phase: four times the semi-space, so every page was written. */
+const GENERATOR_YOUNG_TOUCH_BYTES = 4 * 64 * 2 ** 20;
+
 // ---------------------------------------------------------------------------------------
 // Child: the API server
 
-type ChildMsg = { cmd: 'rss' | 'cpu' | 'stop' };
+type ChildMsg = { cmd: 'rss' | 'cpu' | 'stop' | 'gcmax' | 'alloc' };
 
 /**
  * `--bare`: a bare node:http server answering `null` to everything, measured the same way:
@@ -85,12 +103,15 @@ async function serveBare(): Promise<void> {
   process.send!({ url: `http://127.0.0.1:${addr.port}`, loadMs: 0, rssMb: process.memoryUsage().rss / 2 ** 20 });
   process.on('message', (m: ChildMsg) => {
     if (m.cmd === 'rss') process.send!({ rssMb: process.memoryUsage().rss / 2 ** 20 });
-    if (m.cmd === 'cpu') process.send!({ cpu: process.cpuUsage(), bouncerStoreReads: 0 });
+    if (m.cmd === 'cpu') process.send!({ cpu: process.cpuUsage(), bouncerStoreReads: 0, gc: gcSnapshot() });
+    if (m.cmd === 'gcmax') { resetGcMax(); allocStart(); process.send!({}); }
+    if (m.cmd === 'alloc') process.send!({ bytes: allocStop() });
     if (m.cmd === 'stop') srv.close(() => process.exit(0));
   });
 }
 
 async function serve(dir: string, activeSet: boolean): Promise<void> {
+  watchGc();
   if (argv.includes('--bare')) return serveBare();
   const store = Store.open(dir);
   // As `palisade lapi` builds it (src/cli/lapi.ts): metrics counted, upkeep timers running.
@@ -100,7 +121,9 @@ async function serve(dir: string, activeSet: boolean): Promise<void> {
   process.send!({ url, loadMs: performance.now() - t0, rssMb: process.memoryUsage().rss / 2 ** 20 });
   process.on('message', async (m: ChildMsg) => {
     if (m.cmd === 'rss') process.send!({ rssMb: process.memoryUsage().rss / 2 ** 20 });
-    if (m.cmd === 'cpu') process.send!({ cpu: process.cpuUsage(), bouncerStoreReads: api.ctx.bouncers.storeReads });
+    if (m.cmd === 'cpu') process.send!({ cpu: process.cpuUsage(), bouncerStoreReads: api.ctx.bouncers.storeReads, gc: gcSnapshot() });
+    if (m.cmd === 'gcmax') { resetGcMax(); allocStart(); process.send!({}); }
+    if (m.cmd === 'alloc') process.send!({ bytes: allocStop() });
     if (m.cmd === 'stop') {
       await api.close();
       await store.close();
@@ -198,8 +221,11 @@ function startServer(dir: string, activeSet: boolean, pin: boolean): Promise<{ c
   const extra = (optStr('server-flags') ?? '').split(' ').filter(Boolean);
   const nodeArgs = ['--import', 'tsx', ...extra, ...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : [])];
   // --pin: the server starts under `taskset -c 0`, so every thread it creates stays on CPU 0.
-  const child = pin
-    ? fork(fileURLToPath(import.meta.url), args, { execPath: 'taskset', execArgv: ['-c', '0', process.execPath, ...nodeArgs], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  // --nice N: the server (all its threads) runs at that scheduling priority (see main).
+  const nice = optStr('nice');
+  const wrap = [...(nice !== undefined ? ['nice', '-n', nice] : []), ...(pin ? ['taskset', '-c', '0'] : [])];
+  const child = wrap.length > 0
+    ? fork(fileURLToPath(import.meta.url), args, { execPath: wrap[0]!, execArgv: [...wrap.slice(1), process.execPath, ...nodeArgs], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     : fork(fileURLToPath(import.meta.url), args, { execArgv: nodeArgs, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     child.once('message', (m: { url: string; loadMs: number; rssMb: number }) => resolve({ child, ...m }));
@@ -214,7 +240,7 @@ function ask<T>(child: ChildProcess, cmd: ChildMsg['cmd']): Promise<T> {
   });
 }
 const childRss = async (child: ChildProcess) => (await ask<{ rssMb: number }>(child, 'rss')).rssMb;
-interface CpuSample { cpu: NodeJS.CpuUsage; bouncerStoreReads: number }
+interface CpuSample { cpu: NodeJS.CpuUsage; bouncerStoreReads: number; gc: GcTotals }
 const childCpu = (child: ChildProcess) => ask<CpuSample>(child, 'cpu');
 /** Server CPU (user + system) per request between two samples, in µs. */
 const cpuPerRequest = (a: CpuSample, b: CpuSample, requests: number) => (b.cpu.user - a.cpu.user + b.cpu.system - a.cpu.system) / requests;
@@ -238,19 +264,30 @@ function machineBusyMs(): number | null {
  * server's CPU time. `foreignCores` = (machine busy − ours) / wall time: other processes'
  * load in cores (0 on a quiet machine, 2 = both cores taken).
  */
-interface Span { wall: number; busy: number | null; self: NodeJS.CpuUsage; server: CpuSample }
+interface Span { wall: number; busy: number | null; self: NodeJS.CpuUsage; server: CpuSample; gc: GcTotals }
+// gcmax: the phase's longest pause and its young-generation allocation start here (both processes).
 async function spanStart(child: ChildProcess): Promise<Span> {
-  return { wall: performance.now(), busy: machineBusyMs(), self: process.cpuUsage(), server: await childCpu(child) };
+  await ask(child, 'gcmax');
+  resetGcMax();
+  allocStart();
+  return { wall: performance.now(), busy: machineBusyMs(), self: process.cpuUsage(), server: await childCpu(child), gc: gcSnapshot() };
 }
-async function spanEnd(child: ChildProcess, a: Span): Promise<{ server: CpuSample; generatorCpuMs: number; serverCpuMs: number; foreignCores: number | null }> {
+interface SpanEnd { server: CpuSample; generatorCpuMs: number; serverCpuMs: number; foreignCores: number | null; generatorGc: GcTotals; serverGc: GcTotals; generatorAllocBytes: number; serverAllocBytes: number }
+async function spanEnd(child: ChildProcess, a: Span): Promise<SpanEnd> {
+  // Let both processes' observers see the last collections of the phase.
+  await new Promise((r) => setTimeout(r, 50));
+  const generatorGc = gcSince(a.gc, gcSnapshot());
+  const generatorAllocBytes = allocStop();
+  const serverAllocBytes = (await ask<{ bytes: number }>(child, 'alloc')).bytes;
   const server = await childCpu(child);
+  const serverGc = gcSince(a.server.gc, server.gc);
   const busy = machineBusyMs();
   const wall = performance.now() - a.wall;
   const self = process.cpuUsage(a.self);
   const generatorCpuMs = (self.user + self.system) / 1000;
   const serverCpuMs = (server.cpu.user - a.server.cpu.user + server.cpu.system - a.server.cpu.system) / 1000;
   const foreignCores = busy === null || a.busy === null ? null : Math.max(0, busy - a.busy - generatorCpuMs - serverCpuMs) / wall;
-  return { server, generatorCpuMs, serverCpuMs, foreignCores: foreignCores === null ? null : Math.round(foreignCores * 100) / 100 };
+  return { server, generatorCpuMs, serverCpuMs, foreignCores: foreignCores === null ? null : Math.round(foreignCores * 100) / 100, generatorGc, serverGc, generatorAllocBytes, serverAllocBytes };
 }
 
 function get(url: string, key: string): Promise<{ status: number; bytes: number; body: string; ttlbMs: number }> {
@@ -301,6 +338,38 @@ interface PacedResult {
   queued: number;
   /** Dispatch loop on setImmediate (true) or a 1 ms timer. */
   spin: boolean;
+  /** ms from the scheduled time to the write (the generator's lateness + waits for a connection); new client only. */
+  sendLateness?: Percentiles;
+  client: 'raw' | 'legacy';
+}
+
+function dumpLatency(schedAt: Float64Array, fromSched: Float64Array, fromSend: Float64Array, recorded: number): void {
+  // --dump-latency FILE: one line per recorded request (due time, from schedule, from send; ms), to see whether slow answers cluster.
+  const dump = optStr('dump-latency');
+  if (!dump) return;
+  const out: string[] = ['due_ms,from_schedule_ms,from_send_ms'];
+  for (let i = 0; i < recorded; i++) out.push(`${schedAt[i]!.toFixed(3)},${fromSched[i]!.toFixed(3)},${fromSend[i]!.toFixed(3)}`);
+  writeFileSync(dump, out.join('\n') + '\n');
+}
+
+interface PacedOpts { rate: number; durationS: number; warmupS: number; connections: number; spin: boolean }
+
+/** The paced load through the allocation-free client (bench/lib/paced-client.ts). */
+async function pacedLoad(url: string, paths: string[], headers: Record<string, string>, o: PacedOpts): Promise<PacedResult> {
+  const u = new URL(url);
+  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  const reqs = paths.map((p) => Buffer.from(`GET ${p} HTTP/1.1\r\nHost: ${u.host}\r\n${extra}\r\n`, 'latin1'));
+  const r = await pacedClient(u.hostname, Number(u.port), reqs, o);
+  dumpLatency(r.schedAt, r.fromSched, r.fromSend, r.recorded);
+  const rec = (a: Float64Array) => a.subarray(0, r.recorded);
+  return {
+    targetRate: o.rate, connections: o.connections, durationS: o.durationS, warmupS: o.warmupS, spin: o.spin, client: 'raw',
+    sent: r.sent, recorded: r.recorded, errors: r.errors, non2xx: r.non2xx, queued: r.queued,
+    achievedRate: r.recorded / (r.measuredMs / 1000),
+    fromSchedule: percentiles(rec(r.fromSched)),
+    fromSend: percentiles(rec(r.fromSend)),
+    sendLateness: percentiles(rec(r.lateness)),
+  };
 }
 
 interface Conn { sock: Socket; buf: Buffer; sched: number; sent: number; busy: boolean }
@@ -311,7 +380,8 @@ interface Conn { sock: Socket; buf: Buffer; sched: number; sent: number; busy: b
  * timer, which Node rounds to 1 ms, so requests leave in groups and the "from schedule"
  * latency includes up to about a millisecond of the client's own lateness.
  */
-async function pacedLoad(url: string, paths: string[], headers: Record<string, string>, o: { rate: number; durationS: number; warmupS: number; connections: number; spin: boolean }): Promise<PacedResult> {
+/** The previous client (`--legacy-client`), kept to check the new one against: a Buffer per read, a regexp and strings per answer. */
+async function pacedLoadLegacy(url: string, paths: string[], headers: Record<string, string>, o: PacedOpts): Promise<PacedResult> {
   const u = new URL(url);
   const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
   const reqs = paths.map((p) => Buffer.from(`GET ${p} HTTP/1.1\r\nHost: ${u.host}\r\n${extra}\r\n`, 'latin1'));
@@ -395,15 +465,9 @@ async function pacedLoad(url: string, paths: string[], headers: Record<string, s
   errors += total - done;
   for (const c of conns) c.sock.destroy();
   const measuredMs = lastDone - (t0 + warm * interval);
-  // --dump-latency FILE: one line per recorded request (due time, from schedule, from send; ms), to see whether slow answers cluster.
-  const dump = optStr('dump-latency');
-  if (dump) {
-    const out: string[] = ['due_ms,from_schedule_ms,from_send_ms'];
-    for (let i = 0; i < recorded; i++) out.push(`${schedAt[i]!.toFixed(3)},${fromSched[i]!.toFixed(3)},${fromSend[i]!.toFixed(3)}`);
-    writeFileSync(dump, out.join('\n') + '\n');
-  }
+  dumpLatency(schedAt, fromSched, fromSend, recorded);
   return {
-    targetRate: o.rate, connections: o.connections, durationS: o.durationS, warmupS: o.warmupS, spin: o.spin,
+    targetRate: o.rate, connections: o.connections, durationS: o.durationS, warmupS: o.warmupS, spin: o.spin, client: 'legacy',
     sent: nextK, recorded, errors, non2xx, queued,
     achievedRate: recorded / (measuredMs / 1000),
     fromSchedule: percentiles(fromSched.subarray(0, recorded)),
@@ -434,6 +498,22 @@ const f3 = (x: number) => x.toFixed(3);
 
 async function main(): Promise<void> {
   if (argv[0] === '--serve') return serve(argv[1]!, !argv.includes('--no-active-set'));
+  if (process.env.PALISADE_LAPI_BENCH_GENERATOR !== '1') {
+    // The load generator's young generation: its setImmediate spin loop allocates an
+    // Immediate per iteration (~60 MB/s in total), which with V8's default 1–16 MB
+    // semi-space meant a scavenge every ~0.2 s, each one delaying the requests due during
+    // it. Flags of the young generation only take effect at process start, so this
+    // process runs itself again with them (the legacy client keeps the old settings).
+    // --nice N (isolation for a shared machine, reported as such: negative values need
+    // root): the generator and the server run at that priority, so other processes'
+    // time slices land on them less often.
+    const nice = optStr('nice');
+    const heap = argv.includes('--legacy-client') ? [] : GENERATOR_SEMI_SPACE;
+    const cmd = [...(nice !== undefined ? ['nice', '-n', nice] : []), process.execPath, ...process.execArgv, ...heap, fileURLToPath(import.meta.url), ...argv];
+    const r = spawnSync(cmd[0]!, cmd.slice(1), { stdio: 'inherit', env: { ...process.env, PALISADE_LAPI_BENCH_GENERATOR: '1' } });
+    process.exit(r.status ?? 1);
+  }
+  watchGc();
   const n = opt('decisions', 100_000);
   const rate = opt('rate', 5000);
   const duration = opt('duration', 20);
@@ -454,7 +534,7 @@ async function main(): Promise<void> {
   const machine = machineInfo(ROOT);
   const work = mkdtempSync(join(tmpdir(), 'palisade-lapi-bench-'));
   const dir = join(work, 'store');
-  const report: Record<string, unknown> = { benchmark: 'lapi-load', machine, decisions: n, activeSet, fastLookup: !argv.includes('--no-fast-lookup'), pinned: pin, bare: argv.includes('--bare') };
+  const report: Record<string, unknown> = { benchmark: 'lapi-load', machine, decisions: n, nice: optStr('nice') ?? null, activeSet, fastLookup: !argv.includes('--no-fast-lookup'), pinned: pin, bare: argv.includes('--bare') };
   const lines: string[] = [];
   let server: Awaited<ReturnType<typeof startServer>> | null = null;
   const store = Store.open(dir, { noSync: true });
@@ -482,17 +562,26 @@ async function main(): Promise<void> {
     // ---- paced lookups ----------------------------------------------------------------------
     if (only.has('paced')) {
       const warmupS = 2;
+      const legacy = argv.includes('--legacy-client');
+      // The new client's process has a 64 MB young generation: page it in before the clock starts.
+      if (!legacy) touchYoungGeneration(GENERATOR_YOUNG_TOUCH_BYTES);
       const span = await spanStart(server.child);
-      const r = await pacedLoad(server.url, paths, lookupHeaders, { rate, durationS: duration, warmupS, connections, spin });
+      const r = await (legacy ? pacedLoadLegacy : pacedLoad)(server.url, paths, lookupHeaders, { rate, durationS: duration, warmupS, connections, spin });
       const end = await spanEnd(server.child, span);
       const cpuUs = cpuPerRequest(span.server, end.server, r.sent);
-      report.paced = { ...r, serverCpuUsPerRequest: cpuUs, serverCpuSystemPct: sysShare(span.server, end.server), bouncerStoreReads: end.server.bouncerStoreReads - span.server.bouncerStoreReads, generatorCpuMs: end.generatorCpuMs, serverCpuMs: end.serverCpuMs, foreignCores: end.foreignCores };
+      report.paced = { ...r, serverCpuUsPerRequest: cpuUs, serverCpuSystemPct: sysShare(span.server, end.server), bouncerStoreReads: end.server.bouncerStoreReads - span.server.bouncerStoreReads, generatorCpuMs: end.generatorCpuMs, serverCpuMs: end.serverCpuMs, foreignCores: end.foreignCores, generatorGc: end.generatorGc, serverGc: end.serverGc,
+        generatorAllocBytesPerRequest: Math.round(end.generatorAllocBytes / Math.max(1, r.sent - r.errors)), serverAllocBytesPerRequest: Math.round(end.serverAllocBytes / Math.max(1, r.sent - r.errors)) };
       const s = r.fromSchedule, w = r.fromSend;
       lines.push(table([
         ['GET /v1/decisions?ip= (paced)', 'target/s', 'achieved/s', 'recorded', 'errors', 'non-2xx', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'server CPU µs/req', 'other load (cores)'],
         [`${duration} s, ${connections} conns, ${spin ? 'spin' : '1 ms timer'}, from schedule`, fmtInt(rate), fmtInt(r.achievedRate), fmtInt(r.recorded), r.errors, r.non2xx, f3(s.p50), f3(s.p90), f3(s.p99), f3(s.p99_9), f3(s.max), cpuUs.toFixed(1), end.foreignCores ?? '-'],
         ['from send', '', '', '', '', '', f3(w.p50), f3(w.p90), f3(w.p99), f3(w.p99_9), f3(w.max), '', ''],
+        ...(r.sendLateness ? [['send lateness (schedule → write)', '', '', '', '', '', f3(r.sendLateness.p50), f3(r.sendLateness.p90), f3(r.sendLateness.p99), f3(r.sendLateness.p99_9), f3(r.sendLateness.max), '', '']] : []),
       ]));
+      const g = end.generatorGc, sg = end.serverGc;
+      lines.push(`client: ${r.client}; GC during the phase: generator ${g.minor} scavenges (${g.minorMs.toFixed(1)} ms), ${g.major} major (${g.majorMs.toFixed(1)} ms), longest ${g.maxMs.toFixed(2)} ms; ` +
+        `server ${sg.minor} scavenges (${sg.minorMs.toFixed(1)} ms), ${sg.major} major (${sg.majorMs.toFixed(1)} ms), longest ${sg.maxMs.toFixed(2)} ms; ` +
+        `young-generation allocation per request: generator ${fmtInt(end.generatorAllocBytes / Math.max(1, r.sent - r.errors))} B, server ${fmtInt(end.serverAllocBytes / Math.max(1, r.sent - r.errors))} B`);
     }
 
     // ---- autocannon lookups ------------------------------------------------------------------

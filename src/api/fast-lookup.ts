@@ -8,7 +8,7 @@
  * The answer is the route's (routes/bouncer-decisions.ts), byte for byte, by doing the same
  * steps with the same functions, in the same order where the order shows: client IP,
  * request counter, API key through the bouncer key cache (403 with the same body), bouncer
- * bookkeeping and its counter, the in-memory lookup (hotLookup), ok/ko counter and last_pull
+ * bookkeeping and its counter, the in-memory lookup (hotLookupBody), ok/ko counter and last_pull
  * (lookupServed), then `writeHead(200, {content-type, content-length})` + `end(body)` as
  * fastify's reply does. test/api/fast-lookup.test.ts compares both paths' raw bytes.
  *
@@ -22,7 +22,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { clientIpOf, noteBouncerClient } from './auth/hooks.js';
 import type { ApiContext } from './context.js';
 import { Errors } from './errors.js';
-import { hotLookup, JSON_TYPE, lookupServed } from './routes/bouncer-decisions.js';
+import { hotLookupBody, JSON_TYPE, lookupServed } from './routes/bouncer-decisions.js';
 
 const ROUTE = '/v1/decisions';
 const PREFIX = ROUTE + '?ip=';
@@ -30,6 +30,22 @@ const FORBIDDEN_BODY = JSON.stringify(Errors.forbidden().body);
 const FORBIDDEN_LENGTH = String(Buffer.byteLength(FORBIDDEN_BODY));
 
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * The 200 answer's header object for a body of `length` bytes, built once per length:
+ * writeHead only reads it (no header was set before, so node:http writes the object's
+ * entries as they are), so one object serves every answer of that length.
+ */
+const okHeaders = new Map<number, Record<string, string>>();
+function okHeadersFor(length: number): Record<string, string> {
+  let h = okHeaders.get(length);
+  if (h === undefined) {
+    h = { 'content-type': JSON_TYPE, 'content-length': String(length) };
+    if (okHeaders.size < 4096) okHeaders.set(length, h);
+  }
+  return h;
+}
+const FORBIDDEN_HEADERS = { 'content-type': JSON_TYPE, 'content-length': FORBIDDEN_LENGTH };
 
 /**
  * The `ip` value of a `?ip=X` request-target, decoded as fastify's query parser decodes it,
@@ -74,13 +90,13 @@ export function installFastLookup(server: Server, ctx: ApiContext, closing: () =
     // Bodies and their encodings are fastify's business (its preParsing hook answers 415).
     if (headers['content-encoding'] !== undefined || headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined) return fastify(req, res);
     const now = ctx.now();
-    let answer: { body: string; any: boolean } | null;
+    let body: string | null;
     try {
-      answer = hotLookup(ctx, { ip }, now);
+      body = hotLookupBody(ctx, ip, now);
     } catch {
       return fastify(req, res); // an invalid address: fastify's error handler answers (and logs)
     }
-    if (answer === null) return fastify(req, res);
+    if (body === null) return fastify(req, res);
 
     // From here on the route's steps, in its order.
     const clientIp = clientIpOf(ctx, req.socket.remoteAddress, headers);
@@ -88,14 +104,14 @@ export function installFastLookup(server: Server, ctx: ApiContext, closing: () =
     const key = headers['x-api-key'];
     const b = typeof key === 'string' && key !== '' ? ctx.bouncers.find(key) : undefined;
     if (b === undefined) {
-      res.writeHead(403, { 'content-type': JSON_TYPE, 'content-length': FORBIDDEN_LENGTH });
+      res.writeHead(403, FORBIDDEN_HEADERS);
       res.end(FORBIDDEN_BODY);
       return;
     }
     noteBouncerClient(ctx, b, clientIp, headers['user-agent']);
     metrics?.bouncerRequestOn(b.name, ROUTE, 'GET');
-    lookupServed(ctx, b, answer.any, now);
-    res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': String(Buffer.byteLength(answer.body)) });
-    res.end(answer.body);
+    lookupServed(ctx, b, body !== 'null', now);
+    res.writeHead(200, okHeadersFor(Buffer.byteLength(body)));
+    res.end(body);
   });
 }

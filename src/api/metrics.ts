@@ -18,11 +18,18 @@ type Tree = Map<string, Tree | Cell>;
 
 function cell(root: Tree, values: readonly string[], names: readonly string[]): Cell {
   let t = root;
-  for (let i = 0; i < values.length - 1; i++) {
-    let next = t.get(values[i]!) as Tree | undefined;
-    if (next === undefined) t.set(values[i]!, (next = new Map()));
-    t = next;
-  }
+  for (let i = 0; i < values.length - 1; i++) t = subtree(t, values[i]!);
+  return leaf(t, values, names);
+}
+
+function subtree(t: Tree, value: string): Tree {
+  let next = t.get(value) as Tree | undefined;
+  if (next === undefined) t.set(value, (next = new Map()));
+  return next;
+}
+
+/** The cell under the last of `values` in `t`, created on first use. */
+function leaf(t: Tree, values: readonly string[], names: readonly string[]): Cell {
   const last = values[values.length - 1]!;
   let c = t.get(last) as Cell | undefined;
   if (c === undefined) {
@@ -31,6 +38,20 @@ function cell(root: Tree, values: readonly string[], names: readonly string[]): 
     t.set(last, (c = { labels, n: 0 }));
   }
   return c;
+}
+
+// The per-request counters find their cell without building an array of label values: the
+// array is made only when a label combination is seen for the first time.
+function cell1(root: Tree, a: string, names: readonly string[]): Cell {
+  return (root.get(a) as Cell | undefined) ?? leaf(root, [a], names);
+}
+function cell2(root: Tree, a: string, b: string, names: readonly string[]): Cell {
+  const t = subtree(root, a);
+  return (t.get(b) as Cell | undefined) ?? leaf(t, [a, b], names);
+}
+function cell3(root: Tree, a: string, b: string, c: string, names: readonly string[]): Cell {
+  const t = subtree(subtree(root, a), b);
+  return (t.get(c) as Cell | undefined) ?? leaf(t, [a, b, c], names);
 }
 
 function* cells(t: Tree): Generator<Cell> {
@@ -85,7 +106,7 @@ export class ApiMetrics {
 
   /** A request to `route` (the route's pattern, 'unknown' when none matched). */
   request(route: string, method: string): void {
-    cell(this.routes, [route, method], ROUTE_LABELS).n++;
+    cell2(this.routes, route, method, ROUTE_LABELS).n++;
   }
 
   machineRequest(machine: string, req: FastifyRequest): void {
@@ -98,11 +119,11 @@ export class ApiMetrics {
 
   /** A bouncer's request to `route` (its pattern), for callers without a fastify request. */
   bouncerRequestOn(bouncer: string, route: string, method: string): void {
-    cell(this.bouncers, [bouncer, route, method], BOUNCER_LABELS).n++;
+    cell3(this.bouncers, bouncer, route, method, BOUNCER_LABELS).n++;
   }
 
   decisionsServed(bouncer: string, any: boolean): void {
-    cell(any ? this.decisionsOk : this.decisionsKo, [bouncer], ['bouncer']).n++;
+    cell1(any ? this.decisionsOk : this.decisionsKo, bouncer, BOUNCER_ONLY).n++;
   }
 
   /** Serves GET /metrics on its own listener; resolves with the bound URL. */
@@ -130,6 +151,7 @@ export class ApiMetrics {
 const ROUTE_LABELS = ['route', 'method'] as const;
 const MACHINE_LABELS = ['machine', 'route', 'method'] as const;
 const BOUNCER_LABELS = ['bouncer', 'route', 'method'] as const;
+const BOUNCER_ONLY = ['bouncer'] as const;
 
 /** The matched route's pattern: set by the per-route counting hook (server.ts), else read from fastify. */
 function routeOf(req: FastifyRequest): string {

@@ -15,12 +15,19 @@ type Hook = (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
 export type CallbackHook = (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => void;
 
 /** `type/version` from a User-Agent such as `crowdsec-firewall-bouncer/v0.0.25`. */
-export function splitUserAgent(ua: string | undefined): { type: string; version: string } | null {
+export function splitUserAgent(ua: string | undefined): { readonly type: string; readonly version: string } | null {
   if (!ua) return null;
+  // A bouncer sends the same User-Agent on every request: the last answer is kept, so the
+  // per-request check allocates nothing.
+  if (ua === lastUa) return lastSplit;
   const parts = ua.split('/');
-  if (parts.length !== 2) return null;
-  return { type: parts[0]!, version: parts[1]! };
+  const r = parts.length !== 2 ? null : Object.freeze({ type: parts[0]!, version: parts[1]! });
+  lastUa = ua;
+  lastSplit = r;
+  return r;
 }
+let lastUa = '';
+let lastSplit: { readonly type: string; readonly version: string } | null = null;
 
 /** A verified client certificate's CN and OUs, or null (no TLS, no cert, not verified). */
 export function peerCertificate(req: FastifyRequest): { cn: string; ou: string[] } | null {

@@ -54,6 +54,24 @@ export function hotLookup(ctx: ApiContext, query: Record<string, unknown>, now: 
   return list === null ? null : { body: listBody(list, now), any: list.length > 0 };
 }
 
+/**
+ * hotLookup for a fast-path `?ip=X` (fast-lookup.ts): the body text, or null while the set
+ * is not loaded. The filter is ipOnlyFilter's, in one object reused by every call (the
+ * lookup is synchronous and keeps no reference to it), so a lookup allocates no query or
+ * filter object. An empty body list is 'null', so `body !== 'null'` is hotLookup's `any`.
+ */
+export function hotLookupBody(ctx: ApiContext, ip: string, now: number): string | null {
+  if (!ctx.activeSet?.ready || ip === '') return null;
+  IP_FILTER.ip = ip;
+  try {
+    const list = ctx.activeSet.lookup(IP_FILTER, now);
+    return list === null ? null : listBody(list, now);
+  } finally {
+    IP_FILTER.ip = '';
+  }
+}
+const IP_FILTER: DecisionFilter & { ip: string } = { status: 'active', excludeSimulated: true, ip: '' };
+
 /** What every answered lookup records: the ok/ko counter and (at most once a minute) last_pull. */
 export function lookupServed(ctx: ApiContext, b: BouncerRecord, any: boolean, now: number): void {
   ctx.metrics?.decisionsServed(b.name, any);
