@@ -19,11 +19,8 @@ import { SHIPPED_RULES_DIR } from '../../src/config/rules-dir.js';
 import { DetectionEngine } from '../../src/pipeline/engine.js';
 import type { LapiAlert } from '../../src/scenarios/overflow.js';
 import { arg } from './args.js';
+import { cpuMs } from './measure.js';
 
-function cpuMs(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-}
 
 export interface AlertStoreCosts {
   alerts: number;

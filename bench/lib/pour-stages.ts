@@ -27,11 +27,8 @@ import { fieldNeeds } from '../../src/pipeline/field-needs.js';
 import { PreparedRoutes } from '../../src/scenarios/engine.js';
 import { ExpectMode, type PEvent } from '../../src/core/event.js';
 import { arg } from './args.js';
+import { cpuMs } from './measure.js';
 
-function cpuMs(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-}
 
 export interface StageCosts {
   lines: number;

@@ -21,6 +21,7 @@ import { fieldNeeds } from '../../src/pipeline/field-needs.js';
 import { PreparedRoutes } from '../../src/scenarios/engine.js';
 import { POOL_BATCH_BYTES } from '../../src/pipeline/replay.js';
 import { arg } from './args.js';
+import { cpuMs } from './measure.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string): string | undefined => arg(args, name);
@@ -65,10 +66,6 @@ const obs = new PerformanceObserver((list) => {
 });
 obs.observe({ entryTypes: ['gc'] });
 
-function cpuMs(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-}
 
 function once(): { lines: number; ms: number; bytes: number } {
   const l0 = engine.counters.lines;

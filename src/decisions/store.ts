@@ -123,16 +123,16 @@ export class Store {
   private writes = 0;
 
   // The env and its tables are replaced by releaseMappedPages(), hence not readonly.
-  private env: RootDatabase;
-  private meta: Database<number, string>;
-  private alerts: Database<AlertRecord, number>;
-  private decisions: Database<DiskDecision, number>;
-  private changes: Database<DiskChange, number>;
-  private byValue: Bin;
-  private byUntil: Bin;
-  private byAddr: Bin;
-  private byAlert: Bin;
-  private alertTime: Bin;
+  private env!: RootDatabase;
+  private meta!: Database<number, string>;
+  private alerts!: Database<AlertRecord, number>;
+  private decisions!: Database<DiskDecision, number>;
+  private changes!: Database<DiskChange, number>;
+  private byValue!: Bin;
+  private byUntil!: Bin;
+  private byAddr!: Bin;
+  private byAlert!: Bin;
+  private alertTime!: Bin;
   /** openTable() was called: its handles would not survive releaseMappedPages(). */
   private extTables = false;
 
@@ -142,7 +142,11 @@ export class Store {
     private readonly readOnly: boolean,
     readonly expiredRetentionMs: number,
   ) {
-    const t = openTables(dir, noSync, readOnly);
+    this.adopt(openTables(dir, noSync, readOnly));
+  }
+
+  /** Takes the env and table handles of one opening (constructor, releaseMappedPages). */
+  private adopt(t: Tables): void {
     this.env = t.env;
     this.meta = t.meta;
     this.alerts = t.alerts;
@@ -179,17 +183,7 @@ export class Store {
     if (this.extTables) throw new StoreError('INVALID_INPUT', 'releaseMappedPages: tables from openTable() would be left closed');
     await this.env.close();
     try {
-      const t = openTables(this.dir, this.noSync, this.readOnly);
-      this.env = t.env;
-      this.meta = t.meta;
-      this.alerts = t.alerts;
-      this.decisions = t.decisions;
-      this.changes = t.changes;
-      this.byValue = t.byValue;
-      this.byUntil = t.byUntil;
-      this.byAddr = t.byAddr;
-      this.byAlert = t.byAlert;
-      this.alertTime = t.alertTime;
+      this.adopt(openTables(this.dir, this.noSync, this.readOnly));
     } catch (e) {
       this.closed = true;
       throw new StoreError('OPEN_FAILED', `cannot reopen decision store at ${this.dir}: ${(e as Error).message}`);

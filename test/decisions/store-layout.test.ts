@@ -77,18 +77,7 @@ test('alerts written before events were packed (LZ4-compressed {timestamp, meta}
   const { dir, cleanup } = tempDir('layout-lz4');
   try {
     // The previous layout: compressed alert records whose events are the posted array.
-    const old = open({ path: dir, noSubdir: false, maxDbs: 16, noSync: true });
-    const alerts = old.openDB<DiskAlert, number>({ name: 'alerts', sharedStructuresKey: Symbol.for('palisade.structures'), compression: true });
-    const meta = old.openDB<number, string>({ name: 'meta' });
-    const alertTime = old.openDB<Buffer, Buffer>({ name: 'alert_time', keyEncoding: 'binary', encoding: 'binary' });
-    const src = bigAlert('194.170.34.196', 11);
-    const disk = diskAlertOf(src);
-    await old.transaction(() => {
-      alerts.putSync(1, disk);
-      alertTime.putSync(timeKey(T0, 1), Buffer.alloc(0));
-      meta.putSync('nextAlertId', 2);
-    });
-    const rawOld = old.openDB<Buffer, number>({ name: 'alerts', encoding: 'binary' }).getBinary(1)!;
+    const { src, disk, rawOld, old } = await writeOldLayoutAlert(dir, true);
     assert.equal(rawOld[0], 254, 'the old record is an LZ4 frame');
     await old.close();
 
@@ -106,6 +95,26 @@ test('alerts written before events were packed (LZ4-compressed {timestamp, meta}
     cleanup();
   }
 });
+
+/**
+ * Writes one alert the way builds before packed events did (events as the posted array;
+ * LZ4-compressed or, older still, plain), with its time index entry and id counter.
+ */
+async function writeOldLayoutAlert(dir: string, compression: boolean) {
+  const old = open({ path: dir, noSubdir: false, maxDbs: 16, noSync: true });
+  const alerts = old.openDB<DiskAlert, number>({ name: 'alerts', sharedStructuresKey: Symbol.for('palisade.structures'), ...(compression ? { compression: true } : {}) });
+  const meta = old.openDB<number, string>({ name: 'meta' });
+  const alertTime = old.openDB<Buffer, Buffer>({ name: 'alert_time', keyEncoding: 'binary', encoding: 'binary' });
+  const src = bigAlert('194.170.34.196', 11);
+  const disk = diskAlertOf(src);
+  await old.transaction(() => {
+    alerts.putSync(1, disk);
+    alertTime.putSync(timeKey(T0, 1), Buffer.alloc(0));
+    meta.putSync('nextAlertId', 2);
+  });
+  const rawOld = old.openDB<Buffer, number>({ name: 'alerts', encoding: 'binary' }).getBinary(1)!;
+  return { src, disk, rawOld, old };
+}
 
 /** The record an alert was stored as before events were packed. */
 function diskAlertOf(src: AlertInput): DiskAlert {
@@ -138,40 +147,7 @@ test('alerts written uncompressed (stores from before compression) still read, n
   const { dir, cleanup } = tempDir('layout-old');
   try {
     // The previous layout: same env options and shared structures, alerts without compression.
-    const old = open({ path: dir, noSubdir: false, maxDbs: 16, noSync: true });
-    const alerts = old.openDB<DiskAlert, number>({ name: 'alerts', sharedStructuresKey: Symbol.for('palisade.structures') });
-    const meta = old.openDB<number, string>({ name: 'meta' });
-    const alertTime = old.openDB<Buffer, Buffer>({ name: 'alert_time', keyEncoding: 'binary', encoding: 'binary' });
-    const src = bigAlert('194.170.34.196', 11);
-    const disk: DiskAlert = {
-      id: 1,
-      createdAt: T0,
-      machineId: 'testMachine',
-      scenario: src.scenario,
-      scenario_hash: 'abc',
-      scenario_version: '0.1',
-      message: src.message ?? '',
-      events_count: 11,
-      start_at: src.start_at,
-      stop_at: src.stop_at,
-      startedAt: Date.parse(src.start_at),
-      stoppedAt: Date.parse(src.stop_at),
-      capacity: 5,
-      leakspeed: '10s',
-      simulated: false,
-      remediation: true,
-      source: { scope: 'Ip', value: '194.170.34.196', ip: '194.170.34.196', range: '', as_number: '', as_name: '', cn: '', latitude: 0, longitude: 0 },
-      events: src.events!.map((e) => ({ timestamp: e.timestamp, meta: e.meta! })),
-      meta: [],
-      labels: null,
-      uuid: null,
-    };
-    await old.transaction(() => {
-      alerts.putSync(1, disk);
-      alertTime.putSync(timeKey(T0, 1), Buffer.alloc(0));
-      meta.putSync('nextAlertId', 2);
-    });
-    const rawOld = old.openDB<Buffer, number>({ name: 'alerts', encoding: 'binary' }).getBinary(1)!;
+    const { src, disk, rawOld, old } = await writeOldLayoutAlert(dir, false);
     assert.ok(rawOld.length > 1000 && rawOld[0]! < 250, 'the old record is plain msgpack above the threshold');
     await old.close();
 
