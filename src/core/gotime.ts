@@ -563,15 +563,29 @@ function signedOffsetLen(v: string, p: number): number {
  * them in whatever zone it settles on.
  */
 export function parseFields(cl: CompiledLayout, value: string, opts?: ParseOptions): ParsedFields | null {
+  const out = newFields();
+  return parseFieldsInto(cl, value, out, opts) ? out : null;
+}
+
+/** A ParsedFields to fill with parseFieldsInto. */
+export function newFields(): ParsedFields {
+  return { year: 0, month: 0, day: 0, hour: 0, min: 0, sec: 0, nsec: 0, offsetSec: 0, zoneName: null };
+}
+
+/**
+ * parseFields writing into `out` (the hot path reuses one object): true when the layout
+ * matched; on false `out` is left untouched (it is written only on success).
+ */
+export function parseFieldsInto(cl: CompiledLayout, value: string, out: ParsedFields, opts?: ParseOptions): boolean {
   // Cheap shape check before running the layout.
   if (cl.first !== First.Any) {
     const c = value.charCodeAt(0);
     switch (cl.first) {
-      case First.Exact: if (c !== cl.firstCode) return null; break;
-      case First.Digit: if (!(c >= 48 && c <= 57)) return null; break;
-      case First.Letter: if (!((c >= 65 && c <= 90) || (c >= 97 && c <= 122))) return null; break;
-      case First.DigitOrSpace: if (!((c >= 48 && c <= 57) || c === 32)) return null; break;
-      case First.DigitOrSign: if (!((c >= 48 && c <= 57) || c === 43 || c === 45)) return null; break;
+      case First.Exact: if (c !== cl.firstCode) return false; break;
+      case First.Digit: if (!(c >= 48 && c <= 57)) return false; break;
+      case First.Letter: if (!((c >= 65 && c <= 90) || (c >= 97 && c <= 122))) return false; break;
+      case First.DigitOrSpace: if (!((c >= 48 && c <= 57) || c === 32)) return false; break;
+      case First.DigitOrSign: if (!((c >= 48 && c <= 57) || c === 43 || c === 45)) return false; break;
     }
   }
   let year = 0, month = -1, day = -1, hour = 0, min = 0, sec = 0, nsec = 0;
@@ -585,26 +599,26 @@ export function parseFields(cl: CompiledLayout, value: string, opts?: ParseOptio
   const v = value;
   for (let k = 0; k < chunks.length; k++) {
     const ch = chunks[k]!;
-    if (ch.prefix.length > 0 && !skipLiteral(v, ch.prefix)) return null;
+    if (ch.prefix.length > 0 && !skipLiteral(v, ch.prefix)) return false;
     const std = ch.std;
     if (std === Std.None) {
-      if (P !== v.length) return null; // extra text
+      if (P !== v.length) return false; // extra text
       break;
     }
     switch (std) {
       case Std.Year: {
-        if (v.length - P < 2) return null;
+        if (v.length - P < 2) return false;
         const n = getnum(v, true);
-        if (n < 0) return null;
+        if (n < 0) return false;
         year = n >= 69 ? n + 1900 : n + 2000;
         break;
       }
       case Std.LongYear: {
-        if (v.length - P < 4) return null;
+        if (v.length - P < 4) return false;
         let n = 0;
         for (let i = 0; i < 4; i++) {
           const c = v.charCodeAt(P + i);
-          if (!isDigitCode(c)) return null;
+          if (!isDigitCode(c)) return false;
           n = n * 10 + (c - 48);
         }
         P += 4;
@@ -613,14 +627,14 @@ export function parseFields(cl: CompiledLayout, value: string, opts?: ParseOptio
       }
       case Std.Month: {
         const i = lookupShort(v, P, SHORT_MONTH_CODES);
-        if (i < 0) return null;
+        if (i < 0) return false;
         P += 3;
         month = i + 1;
         break;
       }
       case Std.LongMonth: {
         const i = lookupName(v, P, LONG_MONTHS);
-        if (i < 0) return null;
+        if (i < 0) return false;
         P += LONG_MONTHS[i]!.length;
         month = i + 1;
         break;
@@ -628,17 +642,17 @@ export function parseFields(cl: CompiledLayout, value: string, opts?: ParseOptio
       case Std.NumMonth:
       case Std.ZeroMonth:
         month = getnum(v, std === Std.ZeroMonth);
-        if (month <= 0 || month > 12) return null;
+        if (month <= 0 || month > 12) return false;
         break;
       case Std.WeekDay: {
         // Parsed and ignored, as in Go.
-        if (lookupShort(v, P, SHORT_DAY_CODES) < 0) return null;
+        if (lookupShort(v, P, SHORT_DAY_CODES) < 0) return false;
         P += 3;
         break;
       }
       case Std.LongWeekDay: {
         const i = lookupName(v, P, LONG_DAYS);
-        if (i < 0) return null;
+        if (i < 0) return false;
         P += LONG_DAYS[i]!.length;
         break;
       }
@@ -647,26 +661,26 @@ export function parseFields(cl: CompiledLayout, value: string, opts?: ParseOptio
       case Std.ZeroDay:
         if (std === Std.UnderDay && v.charCodeAt(P) === 32) P++;
         day = getnum(v, std === Std.ZeroDay);
-        if (day < 0) return null; // the month/day combination is checked at the end
+        if (day < 0) return false; // the month/day combination is checked at the end
         break;
       case Std.Hour:
         hour = getnum(v, false);
-        if (hour < 0 || hour >= 24) return null;
+        if (hour < 0 || hour >= 24) return false;
         break;
       case Std.Hour12:
       case Std.ZeroHour12:
         hour = getnum(v, std === Std.ZeroHour12);
-        if (hour < 0 || hour > 12) return null;
+        if (hour < 0 || hour > 12) return false;
         break;
       case Std.Minute:
       case Std.ZeroMinute:
         min = getnum(v, std === Std.ZeroMinute);
-        if (min < 0 || min >= 60) return null;
+        if (min < 0 || min >= 60) return false;
         break;
       case Std.Second:
       case Std.ZeroSecond: {
         sec = getnum(v, std === Std.ZeroSecond);
-        if (sec < 0 || sec >= 60) return null;
+        if (sec < 0 || sec >= 60) return false;
         // A fraction after the seconds is taken even if the layout has none, unless the
         // next element is itself a fraction.
         const sep = v.charCodeAt(P);
@@ -676,25 +690,25 @@ export function parseFields(cl: CompiledLayout, value: string, opts?: ParseOptio
           let n = 2;
           while (isDigitCode(v.charCodeAt(P + n))) n++;
           nsec = parseNanos(v, n);
-          if (nsec < 0) return null;
+          if (nsec < 0) return false;
         }
         break;
       }
       case Std.PM: {
-        if (v.length - P < 2) return null;
+        if (v.length - P < 2) return false;
         const s = v.slice(P, P + 2);
         if (s === 'PM') pmSet = true;
         else if (s === 'AM') amSet = true;
-        else return null;
+        else return false;
         P += 2;
         break;
       }
       case Std.pm: {
-        if (v.length - P < 2) return null;
+        if (v.length - P < 2) return false;
         const s = v.slice(P, P + 2);
         if (s === 'pm') pmSet = true;
         else if (s === 'am') amSet = true;
-        else return null;
+        else return false;
         P += 2;
         break;
       }
@@ -711,27 +725,27 @@ export function parseFields(cl: CompiledLayout, value: string, opts?: ParseOptio
         const rest = v.length - P;
         let hi: number, mi: number, si: number, len: number;
         if (std === Std.ISO8601ColonTZ || std === Std.NumColonTZ) {
-          if (rest < 6 || v[P + 3] !== ':') return null;
+          if (rest < 6 || v[P + 3] !== ':') return false;
           hi = P + 1; mi = P + 4; si = -1; len = 6;
         } else if (std === Std.NumShortTZ || std === Std.ISO8601ShortTZ) {
-          if (rest < 3) return null;
+          if (rest < 3) return false;
           hi = P + 1; mi = -1; si = -1; len = 3;
         } else if (std === Std.ISO8601ColonSecondsTZ || std === Std.NumColonSecondsTZ) {
-          if (rest < 9 || v[P + 3] !== ':' || v[P + 6] !== ':') return null;
+          if (rest < 9 || v[P + 3] !== ':' || v[P + 6] !== ':') return false;
           hi = P + 1; mi = P + 4; si = P + 7; len = 9;
         } else if (std === Std.ISO8601SecondsTZ || std === Std.NumSecondsTz) {
-          if (rest < 7) return null;
+          if (rest < 7) return false;
           hi = P + 1; mi = P + 3; si = P + 5; len = 7;
         } else {
-          if (rest < 5) return null;
+          if (rest < 5) return false;
           hi = P + 1; mi = P + 3; si = -1; len = 5;
         }
         const hh = twoDigits(v, hi), mm = twoDigits(v, mi), ss = twoDigits(v, si);
-        if (hh < 0 || mm < 0 || ss < 0) return null;
+        if (hh < 0 || mm < 0 || ss < 0) return false;
         const sign = v.charCodeAt(P);
         let off = (hh * 60 + mm) * 60 + ss;
         if (sign === 45) off = -off;
-        else if (sign !== 43) return null;
+        else if (sign !== 43) return false;
         zoneOffset = off;
         haveOffset = true;
         P += len;
@@ -744,16 +758,16 @@ export function parseFields(cl: CompiledLayout, value: string, opts?: ParseOptio
           break;
         }
         const n = zoneAbbrevLen(v, P);
-        if (n === 0) return null;
+        if (n === 0) return false;
         zoneName = v.slice(P, P + n);
         P += n;
         break;
       }
       case Std.FracSecond0: {
         const nd = 1 + ch.digits;
-        if (v.length - P < nd) return null;
+        if (v.length - P < nd) return false;
         nsec = parseNanos(v, nd);
-        if (nsec < 0) return null;
+        if (nsec < 0) return false;
         break;
       }
       case Std.FracSecond9: {
@@ -762,7 +776,7 @@ export function parseFields(cl: CompiledLayout, value: string, opts?: ParseOptio
         let i = 0;
         while (P + i + 1 < v.length && isDigitCode(v.charCodeAt(P + i + 1))) i++;
         nsec = parseNanos(v, 1 + i);
-        if (nsec < 0) return null;
+        if (nsec < 0) return false;
         break;
       }
     }
@@ -771,7 +785,7 @@ export function parseFields(cl: CompiledLayout, value: string, opts?: ParseOptio
   else if (amSet && hour === 12) hour = 0;
   if (month < 0) month = 1;
   if (day < 0) day = 1;
-  if (day < 1 || day > daysIn(month, year)) return null;
+  if (day < 1 || day > daysIn(month, year)) return false;
 
   let offsetSec = 0;
   let name: string | null = 'UTC';
@@ -796,7 +810,9 @@ export function parseFields(cl: CompiledLayout, value: string, opts?: ParseOptio
       name = zoneName;
     }
   }
-  return { year, month, day, hour, min, sec, nsec, offsetSec, zoneName: name };
+  out.year = year; out.month = month; out.day = day; out.hour = hour; out.min = min; out.sec = sec;
+  out.nsec = nsec; out.offsetSec = offsetSec; out.zoneName = name;
+  return true;
 }
 
 export function fieldsToTime(f: ParsedFields): GoTime {
@@ -817,6 +833,8 @@ const RFC3339_LAYOUT = getLayout(RFC3339);
 // (one per pour in replay, and the date enricher hands out the same string for a repeat).
 let lastRfcText: string | null = null;
 let lastRfcTime: GoTime | null = null;
+// Fields of the parse in progress (read at once into the new time, never handed out).
+const rfcScratch = newFields();
 
 /**
  * Parses RFC3339 / RFC3339Nano text (a fraction is accepted after the seconds). The result
@@ -825,8 +843,7 @@ let lastRfcTime: GoTime | null = null;
  */
 export function parseRFC3339(s: string): GoTime | null {
   if (s === lastRfcText) return lastRfcTime;
-  const f = parseFields(RFC3339_LAYOUT, s);
-  const t = f === null ? null : fieldsToTime(f);
+  const t = parseFieldsInto(RFC3339_LAYOUT, s, rfcScratch) ? fieldsToTime(rfcScratch) : null;
   lastRfcText = s;
   lastRfcTime = t;
   return t;

@@ -214,3 +214,23 @@ test('parseRFC3339 answers like goParse for repeated and alternating texts', () 
   assert.notEqual(parseRFC3339('2024-01-01T00:00:01Z'), a);
   assert.equal(parseRFC3339('2024-01-01T00:00:01Z')!.unixSec, a!.unixSec + 1);
 });
+
+test('parseFieldsInto fills a reused object exactly like parseFields, and fails like it', async () => {
+  const { getLayout, newFields, parseFields, parseFieldsInto } = await import('../../src/core/gotime.js');
+  const out = newFields();
+  const cases: [string, string][] = [
+    ['2006-01-02T15:04:05Z07:00', '2023-02-12T14:10:21.5+01:00'],
+    ['02/Jan/2006:15:04:05 -0700', '12/Feb/2023:14:10:00 -0330'],
+    ['Jan  2 15:04:05', 'Feb 12 14:10:21'],
+    ['2006-01-02 15:04:05.999999999 -0700 MST', '2023-02-12 14:10:21.5 +0100 CET'],
+    ['Jan  2 15:04:05', 'Feb 30 14:10:21'],
+    ['2006-01-02', 'x2023-02-12'],
+    ['3:04PM', '11:30AM'],
+  ];
+  for (const [layout, value] of cases) {
+    const want = parseFields(getLayout(layout), value);
+    const ok = parseFieldsInto(getLayout(layout), value, out);
+    assert.equal(ok, want !== null, `${layout} / ${value}`);
+    if (want !== null) assert.deepEqual({ ...out }, want, `${layout} / ${value}`);
+  }
+});

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseDateEnricher, DATE_LAYOUTS } from '../../src/parse/enrichers/date.js';
+import { parseDateEnricher, parseDateText, DATE_LAYOUTS } from '../../src/parse/enrichers/date.js';
+import { addYears, formatRFC3339Nano, goParse, isZero } from '../../src/core/gotime.js';
+import { mulberry32 } from '../../fixtures/seeded.js';
 
 const now = new Date('2026-11-27T18:38:06.123Z');
 const pd = (s: string, fmt = ''): string => {
@@ -71,4 +73,53 @@ test('nothing parses => now in UTC, ok=false', () => {
   }
   // Go's zero time counts as "not parsed" too.
   assert.equal(parseDateEnricher('0001-01-01T00:00:00Z', '', now).ok, false);
+});
+
+/** ParseDate the long way: goParse each layout in turn, the year fix with addYears, then format. */
+function reference(value: string, nowYear: number): string | null {
+  for (const layout of DATE_LAYOUTS) {
+    let t = goParse(layout, value);
+    if (t === null || isZero(t)) continue;
+    const f = formatRFC3339Nano(t);
+    if (f.startsWith('0000-')) t = addYears(t, nowYear);
+    const s = formatRFC3339Nano(t);
+    if (/^\d{4}-/.test(s)) return s;
+  }
+  return null;
+}
+
+test('memoised formatting: runs of timestamps across second, minute, day and year ends match the long way', () => {
+  const r = mulberry32(0xda7e);
+  const MON = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const p2 = (n: number): string => String(n).padStart(2, '0');
+  const offsets = [0, 0, 3600, -5 * 3600 - 1800, 14 * 3600];
+  // Start near the end of a leap year so runs cross Feb 29, a year end and a minute end.
+  let ms = Date.UTC(2027, 11, 31, 23, 58, 30);
+  let checked = 0;
+  for (let i = 0; i < 4000; i++) {
+    ms += Math.floor(r() * 4) * 1000 * (r() < 0.02 ? 3600 * 24 * 30 : 1);
+    const off = offsets[Math.floor(r() * offsets.length)]!;
+    const d = new Date(ms + off * 1000);
+    const frac = r() < 0.2 ? '.' + String(Math.floor(r() * 1000)).padStart(3, '0') : '';
+    const Y = d.getUTCFullYear(), M = d.getUTCMonth(), D = d.getUTCDate();
+    const hms = `${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())}`;
+    const sign = off < 0 ? '-' : '+';
+    const oh = p2(Math.floor(Math.abs(off) / 3600)), om = p2((Math.abs(off) / 60) % 60);
+    const kind = Math.floor(r() * 4);
+    const value =
+      kind === 0 ? `${MON[M]} ${String(D).padStart(2, ' ')} ${hms}${frac}` :
+      kind === 1 ? `${p2(D)}/${MON[M]}/${Y}:${hms} ${sign}${oh}${om}` :
+      kind === 2 ? `${Y}-${p2(M + 1)}-${p2(D)}T${hms}${frac}${off === 0 ? 'Z' : `${sign}${oh}:${om}`}` :
+      `${Y}-${p2(M + 1)}-${p2(D)} ${hms}`;
+    const nowYear = r() < 0.1 ? 2027 : 2028;
+    const want = reference(value, nowYear);
+    assert.notEqual(want, null, value);
+    assert.equal(parseDateText(value, '', nowYear), want, value);
+    checked++;
+  }
+  assert.equal(checked, 4000);
+  // A repeat of a second hands out the same text; a yearless Feb 29 in a common year rolls over.
+  assert.equal(parseDateText('Feb 29 10:00:00', '', 2027), '2027-03-01T10:00:00Z');
+  assert.equal(parseDateText('Feb 29 10:00:00', '', 2028), '2028-02-29T10:00:00Z');
+  assert.equal(parseDateText('Feb 28 10:00:01', '', 2027), '2027-02-28T10:00:01Z');
 });

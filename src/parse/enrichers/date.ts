@@ -6,7 +6,7 @@
  */
 import {
   addYears, formatCivilRFC3339Nano, formatRFC3339Nano, formatWallRFC3339Nano, fromDate, getLayout, isZeroFields, fieldsToTime, civil,
-  parseFields, type CompiledLayout, type ParsedFields, type ParseOptions,
+  fracTrimmed, newFields, parseFieldsInto, type CompiledLayout, type ParsedFields, type ParseOptions,
 } from '../../core/gotime.js';
 
 /** CrowdSec 1.4.6's list, in its order (the RFC3339 layout appears twice there too). */
@@ -44,11 +44,39 @@ function marshal(f: ParsedFields, nowYear: number): string | null {
       const c = civil(t);
       return c.year >= 0 && c.year <= 9999 ? formatCivilRFC3339Nano(c, t.offsetSec) : null;
     }
-    return formatWallRFC3339Nano(nowYear, f, f.offsetSec);
+    return formatMemo(nowYear, f);
   }
   if (f.year < 0 || f.year > 9999) return null;
-  return formatCivilRFC3339Nano(f, f.offsetSec);
+  return formatMemo(f.year, f);
 }
+
+// The minute formatted last: its text up to the seconds ("2026-01-05T00:00:"), its zone
+// suffix ("Z", "+01:00"), and the strings already made for its whole seconds. Lines of a
+// log mostly share their minute with the previous line, so a new second costs one short
+// concatenation and a repeated one none (and hands out the same string object again).
+let mYear = -1, mMonth = 0, mDay = 0, mHour = 0, mMin = 0, mOff = 0;
+let mHead = '', mTail = '';
+const mSecs: (string | undefined)[] = new Array<string | undefined>(60).fill(undefined);
+
+/** formatWallRFC3339Nano(year, f, f.offsetSec) for a year in 0..9999 (fixed-width text). */
+function formatMemo(year: number, f: ParsedFields): string {
+  if (year === mYear && f.month === mMonth && f.day === mDay && f.hour === mHour && f.min === mMin && f.offsetSec === mOff) {
+    if (f.nsec === 0) return mSecs[f.sec] ?? (mSecs[f.sec] = mHead + (mOff === 0 ? PAD2Z[f.sec]! : PAD2[f.sec]! + mTail));
+    return mHead + PAD2[f.sec]! + fracTrimmed(f.nsec) + mTail;
+  }
+  const s = formatWallRFC3339Nano(year, f, f.offsetSec);
+  // "YYYY-MM-DDTHH:MM:" is 17 characters, the seconds 2, then the fraction and the zone.
+  mYear = year; mMonth = f.month; mDay = f.day; mHour = f.hour; mMin = f.min; mOff = f.offsetSec;
+  mHead = s.slice(0, 17);
+  mTail = s.slice(19 + fracTrimmed(f.nsec).length);
+  mSecs.fill(undefined);
+  if (f.nsec === 0) mSecs[f.sec] = s;
+  return s;
+}
+
+const PAD2: readonly string[] = Array.from({ length: 60 }, (_, i) => (i < 10 ? '0' : '') + i);
+/** PAD2 with the UTC suffix: a new UTC second is then one concatenation. */
+const PAD2Z: readonly string[] = PAD2.map((p) => p + 'Z');
 
 function isLeapYear(y: number): boolean {
   return y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
@@ -66,22 +94,24 @@ export function parseDateEnricher(value: string, strTimeFormat: string, now: Dat
   return s !== null ? { marshaled: s, ok: true } : { marshaled: formatRFC3339Nano(fromDate(now)), ok: false };
 }
 
+// The fields of the parse in progress: read by marshal at once, never handed out.
+const scratch = newFields();
+
 /**
  * The successful half of parseDateEnricher: the marshaled time, or null when nothing parses
  * (the caller then uses now). Go's zero time (year 1, Jan 1, 00:00:00 UTC) counts as not
  * parsed.
  */
 export function parseDateText(value: string, strTimeFormat: string, nowYear: number, opts?: ParseOptions): string | null {
+  const f = scratch;
   if (strTimeFormat !== '') {
-    const f = parseFields(getLayout(strTimeFormat), value, opts);
-    if (f !== null && !isZeroFields(f)) {
+    if (parseFieldsInto(getLayout(strTimeFormat), value, f, opts) && !isZeroFields(f)) {
       const s = marshal(f, nowYear);
       if (s !== null) return s;
     }
   }
   for (let i = 0; i < COMPILED.length; i++) {
-    const f = parseFields(COMPILED[i]!, value, opts);
-    if (f === null || isZeroFields(f)) continue;
+    if (!parseFieldsInto(COMPILED[i]!, value, f, opts) || isZeroFields(f)) continue;
     const s = marshal(f, nowYear);
     if (s !== null) return s;
   }
