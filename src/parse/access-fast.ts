@@ -21,6 +21,7 @@
  */
 import { compileGrok, type Grok } from '../grok/compile.js';
 import { PatternLibrary } from '../grok/library.js';
+import { isDigit, isMonth } from './char-class.js';
 
 /** The grok and pattern definitions this reader implements (rules/patterns/http; the rest are built-ins). */
 export const NGX_ACCESS_GROK = '%{NGX_ACCESS}';
@@ -76,7 +77,6 @@ export function accessLogReader(grok: Grok): AccessReader | null {
   return r;
 }
 
-const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 const isAlpha = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 const isAlnum = (c: number): boolean => isDigit(c) || isAlpha(c);
 /** WEB_METHOD after its first letter: [-0-9A-Z_a-z]. */
@@ -215,19 +215,6 @@ function twoDigits(s: string, p: number): number {
   return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
 }
 
-/** English three-letter month names (each a whole match of MONTH between '/' and '/'). */
-const MONTHS = Int32Array.from(['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'],
-  (m) => (m.charCodeAt(0) << 16) | (m.charCodeAt(1) << 8) | m.charCodeAt(2));
-
-function isMonth(s: string, p: number): boolean {
-  const c0 = s.charCodeAt(p);
-  const c1 = s.charCodeAt(p + 1);
-  const c2 = s.charCodeAt(p + 2);
-  if (c0 > 127 || c1 > 127 || c2 > 127) return false;
-  const v = (c0 << 16) | (c1 << 8) | c2;
-  for (let i = 0; i < 12; i++) if (MONTHS[i] === v) return true;
-  return false;
-}
 
 function makeReader(semantics: readonly string[], ipv6: RegExp): AccessReader {
   const at = Int32Array.from(semantics, (s) => FIELDS.indexOf(s as (typeof FIELDS)[number]));

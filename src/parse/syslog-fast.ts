@@ -16,6 +16,7 @@ import { compileGrok, type Grok } from '../grok/compile.js';
 import { PatternLibrary } from '../grok/library.js';
 import { SL_HOST, SL_KIND, SYSLOG_3164, SYSLOG_3164_ISO } from '../bindings/abi.generated.js';
 import type { LineHint } from './line-hint.js';
+import { isDigit, isMonth } from './char-class.js';
 
 /** The grok and pattern definitions this reader implements (rules/parsers/s00-raw, rules/patterns). */
 export const SYSLOG_HOST_GROK =
@@ -62,22 +63,8 @@ export function syslogHeaderReader(grok: Grok): HeaderReader | null {
   return r;
 }
 
-const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 /** [0-9A-Za-z_] */
 const isWord = (c: number): boolean => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
-/** The month names as c0 << 16 | c1 << 8 | c2. */
-const MONTHS = Int32Array.from(['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'],
-  (m) => (m.charCodeAt(0) << 16) | (m.charCodeAt(1) << 8) | m.charCodeAt(2));
-
-function isMonth(s: string, p: number): boolean {
-  const c0 = s.charCodeAt(p);
-  const c1 = s.charCodeAt(p + 1);
-  const c2 = s.charCodeAt(p + 2);
-  if (c0 > 127 || c1 > 127 || c2 > 127) return false; // also NaN past the end
-  const v = (c0 << 16) | (c1 << 8) | c2;
-  for (let i = 0; i < 12; i++) if (MONTHS[i] === v) return true;
-  return false;
-}
 
 function digits(s: string, p: number, n: number): boolean {
   for (let i = 0; i < n; i++) if (!isDigit(s.charCodeAt(p + i))) return false;
