@@ -28,7 +28,7 @@ export interface ApiContext {
   tlsAuth: TlsAuthSettings | null;
   metrics: ApiMetrics | null;
   log: FastifyBaseLogger;
-  /** Bouncers authenticated by API key, cached in memory (re-read at least every 500 ms). */
+  /** Bouncers authenticated by API key, cached in memory (re-read when the credentials counter moves). */
   bouncers: BouncerKeyCache;
   /**
    * Moves the store's read snapshot to the latest commit (store.refresh). lmdb-js already

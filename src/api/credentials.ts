@@ -97,6 +97,7 @@ export class Credentials {
     await this.store.transact(() => {
       if (!opts.force && this.machines.get(id) !== undefined) throw new CredentialError('EXISTS', `user '${id}': user already exist`);
       this.machines.putSync(id, rec);
+      this.store.credentialsChanged();
     });
     return rec;
   }
@@ -107,12 +108,18 @@ export class Credentials {
       const m = this.machines.get(id);
       if (!m) return false;
       this.machines.putSync(id, { ...m, ...patch, updatedAt: now });
+      // Heartbeat / last-push / login bookkeeping leaves authentication as it was.
+      if (AUTH_MACHINE_FIELDS.some((f) => f in patch)) this.store.credentialsChanged();
       return true;
     });
   }
 
   async deleteMachine(id: string): Promise<boolean> {
-    return this.store.transact(() => this.machines.removeSync(id));
+    return this.store.transact(() => {
+      const removed = this.machines.removeSync(id);
+      if (removed) this.store.credentialsChanged();
+      return removed;
+    });
   }
 
   async validateMachine(id: string): Promise<boolean> {
@@ -147,6 +154,7 @@ export class Credentials {
       if (keyHash && this.keys.get(keyHash) !== undefined) throw new CredentialError('EXISTS', 'this API key is already in use by another bouncer');
       this.bouncers.putSync(name, rec);
       if (keyHash) this.keys.putSync(keyHash, name);
+      this.store.credentialsChanged();
     });
     return { bouncer: rec, key };
   }
@@ -157,10 +165,19 @@ export class Credentials {
       if (!b) return false;
       if (b.keyHash) this.keys.removeSync(b.keyHash);
       this.bouncers.removeSync(name);
+      this.store.credentialsChanged();
       return true;
     });
     if (done) for (const l of this.deleteListeners) l(name);
     return done;
+  }
+
+  /**
+   * The store's credentials change counter: moves (in the same transaction) with every add,
+   * delete, or change of a secret / validation / revocation, made by any process.
+   */
+  changeCursor(): number {
+    return this.store.credentialsCursor();
   }
 
   /** Calls `fn` after a bouncer was deleted through this instance (the API's auth cache drops it). */
@@ -190,7 +207,8 @@ export class Credentials {
   /**
    * Records pull metadata without waiting for durability: last_pull / ip / user agent are
    * bookkeeping, and a stream pull must not wait on an fsync. Lost on a crash at worst,
-   * which only makes the next pull resend a few decisions.
+   * which only makes the next pull resend a few decisions. Authentication is unchanged, so
+   * the credentials counter does not move (the API's key cache stays valid).
    */
   touchBouncer(name: string, patch: Partial<Pick<BouncerRecord, 'lastPull' | 'streamCursor' | 'ipAddress' | 'type' | 'version'>>, now = Date.now()): Promise<boolean> {
     return this.bouncers.transaction(() => {
@@ -203,6 +221,10 @@ export class Credentials {
 }
 
 const DUMMY_DIGEST = hashApiKey('palisade-no-such-bouncer');
+
+/** Machine fields that decide whether a machine authenticates (a change bumps the store's
+ *  credentials counter); the rest is bookkeeping. */
+const AUTH_MACHINE_FIELDS = ['passwordHash', 'isValidated', 'authType'] as const;
 
 function checkName(name: string, what: string): void {
   if (!NAME_RE.test(name)) throw new CredentialError('INVALID', `invalid ${what} '${name}' (1-128 chars of letters, digits and @._:+-)`);

@@ -110,6 +110,8 @@ const M_DECISION_ID = 'nextDecisionId';
 const M_SEQ = 'seq';
 const M_EXPIRED_THROUGH = 'expiredThrough';
 const M_TRIMMED_THROUGH = 'trimmedThrough';
+/** Bumped by every credential write that can change who authenticates (credentialsChanged). */
+const M_CRED_SEQ = 'credSeq';
 
 type Bin = Database<Buffer, Buffer>;
 
@@ -414,6 +416,20 @@ export class Store {
   /** Highest change seq written so far (0 for a new store). */
   changeCursor(): number {
     return this.meta.get(M_SEQ) ?? 0;
+  }
+
+  /**
+   * Credentials change counter: moves whenever a machine or bouncer is added, deleted or has
+   * its secret / validation / revocation changed, by any process (0 for a new store). One
+   * small meta get (~0.3 µs), cheap enough for the API to compare on every request.
+   */
+  credentialsCursor(): number {
+    return this.meta.get(M_CRED_SEQ) ?? 0;
+  }
+
+  /** Bumps the credentials counter; call inside the write transaction that made the change. */
+  credentialsChanged(): void {
+    this.meta.putSync(M_CRED_SEQ, this.credentialsCursor() + 1);
   }
 
   /** Active decisions and the change cursor they reflect, read from one snapshot: load

@@ -83,14 +83,9 @@ test('palisade lapi serves the store; CLI changes made meanwhile are visible (de
     assert.deepEqual(s.new.map((d) => d.value), ['192.0.2.10']);
     assert.match(s.new[0]!.duration, /^59m\d/);
     assert.equal(palisade(['bouncers', 'delete', 'fw', '--data-dir', data]).code, 0);
-    // Revocation by another process reaches the server's key cache within its 500 ms revalidation.
-    const deadline = Date.now() + 1000;
-    let status = (await get('/v1/decisions')).status;
-    while (status !== 403 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-      status = (await get('/v1/decisions')).status;
-    }
-    assert.equal(status, 403, 'a bouncer deleted by the CLI is refused within 1 s');
+    // Revocation by another process: the server's key cache checks the store's credentials
+    // counter on every request, so the first request after the CLI exited is refused.
+    assert.equal((await get('/v1/decisions')).status, 403, 'a bouncer deleted by the CLI is refused at once');
     // machine added by the CLI can log in
     assert.equal(palisade(['machines', 'add', 'agent', '--password', 'pw', '--data-dir', data]).code, 0);
     const login = await fetch(`${url}/v1/watchers/login`, { method: 'POST', headers: { 'user-agent': 'crowdsec/v1.4.6', 'content-type': 'application/json' }, body: '{"machine_id":"agent","password":"pw","scenarios":[]}' });

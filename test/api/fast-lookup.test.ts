@@ -12,7 +12,7 @@ import { connect, type Socket } from 'node:net';
 import { createApiServer, type ApiServer } from '../../src/api/server.js';
 import { plainIpQuery } from '../../src/api/fast-lookup.js';
 import { alertFor, decisionFor } from '../decisions/support.js';
-import { harness, machineToken, manualAlert, UA } from './support.js';
+import { harness, machineToken, manualAlert, UA, waitFor } from './support.js';
 
 /** One keep-alive connection: sends a raw request, reads one response (by content-length). */
 class RawClient {
@@ -160,9 +160,8 @@ test('fast path and fastify route answer byte-identically (hits v4/v6/range, mis
     assert.equal(fastMetrics, await text(slow));
     assert.match(fastMetrics, /cs_lapi_decisions_ok_total\{bouncer="fw"\} \d+/);
     assert.match(fastMetrics, /cs_lapi_bouncer_requests_total\{bouncer="fw2",route="\/v1\/decisions",method="GET"\} 1/);
-    await new Promise((r) => setTimeout(r, 50)); // bookkeeping writes are not awaited
-    h.store.refresh();
-    const fw2 = h.server.ctx.creds.getBouncer('fw2')!;
+    // Bookkeeping writes are not awaited.
+    const fw2 = await waitFor('fw2\'s bookkeeping', () => (h.store.refresh(), h.server.ctx.creds.getBouncer('fw2')!), (b) => b.lastPull !== 0 && b.type !== '');
     assert.deepEqual([fw2.type, fw2.version, fw2.ipAddress, fw2.lastPull], ['cs-nginx-bouncer', 'v1.0.0', '127.0.0.1', now]);
   } finally {
     for (const c of clients) c.close();

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatGoDuration } from '../../src/core/duration.js';
-import { agentAlert, bouncerKey, harness, machineToken, manualAlert, UA } from './support.js';
+import { agentAlert, bouncerKey, harness, machineToken, manualAlert, UA, waitFor } from './support.js';
 
 const json = (body: string): unknown => JSON.parse(body);
 
@@ -158,8 +158,8 @@ test('bouncer key: missing or wrong 403 access forbidden; revoked key after dele
     const ok = await app.inject({ url: '/v1/decisions', headers: { 'x-api-key': key, 'user-agent': 'crowdsec-firewall-bouncer/v0.0.25' } });
     assert.equal(ok.statusCode, 200);
     assert.equal(ok.body, 'null');
-    await new Promise((r) => setTimeout(r, 50)); // bookkeeping write is not awaited by the route
-    const b = h.server.ctx.creds.getBouncer('fw')!;
+    // The bookkeeping write is not awaited by the route.
+    const b = await waitFor('the bouncer\'s user agent to be recorded', () => h.server.ctx.creds.getBouncer('fw')!, (x) => x.type !== '');
     assert.equal(b.type, 'crowdsec-firewall-bouncer');
     assert.equal(b.version, 'v0.0.25');
     assert.equal(b.ipAddress, '127.0.0.1');
@@ -189,8 +189,9 @@ test('POST /v1/alerts runs profiles and answers 201 with ids as strings; GET sha
     const d = h.store.listDecisions({}, now);
     assert.deepEqual(d.map((x) => [x.scope, x.value, x.origin, x.type]), [['Ip', '35.188.49.176', 'crowdsec', 'ban'], ['Range', '10.0.0.0/24', 'crowdsec', 'ban'], ['Username', 'bob', 'cscli', 'ban']]);
     assert.equal(d[0]!.until, Math.floor(now / 1000) * 1000 + 4 * 3600_000); // stop_at + 4h
-    await new Promise((r) => setTimeout(r, 50)); // last_push bookkeeping is not awaited by the route
-    assert.equal(h.server.ctx.creds.getMachine('testMachine')!.lastPush, now);
+    // last_push bookkeeping is not awaited by the route.
+    const lastPush = await waitFor('the machine\'s last_push', () => h.server.ctx.creds.getMachine('testMachine')!.lastPush, (t) => t !== 0);
+    assert.equal(lastPush, now);
 
     const list = await app.inject({ url: '/v1/alerts?limit=1', headers: auth });
     assert.equal(list.statusCode, 200);

@@ -8,6 +8,21 @@ import { createApiServer, type ApiServer, type ApiServerOptions } from '../../sr
 
 export const UA = { 'user-agent': 'crowdsec/v1.4.6-debian' };
 
+/**
+ * Polls `read()` until `ok` accepts its value (every 5 ms, at most `timeoutMs`), for writes
+ * a route does not await; fails naming `what` and the last value seen, so a write that never
+ * happens still fails the test, and a slow one under load does not.
+ */
+export async function waitFor<T>(what: string, read: () => T, ok: (v: T) => boolean, timeoutMs = 5000): Promise<T> {
+  const t0 = performance.now();
+  for (;;) {
+    const v = read();
+    if (ok(v)) return v;
+    if (performance.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 /** A clock the test moves by hand. */
 export class Clock {
   constructor(public t = Date.now()) {}

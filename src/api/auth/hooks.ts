@@ -50,7 +50,7 @@ export function inRanges(ip: string, ranges: readonly IpRange[]): boolean {
 /**
  * Bouncers: `X-Api-Key`, or a client certificate with an allowed OU. 403 otherwise.
  * API keys go through the in-memory cache (auth/bouncer-cache.ts: hashed, constant-time
- * compared, re-read from the store at least every 500 ms), so a live bouncer's lookup
+ * compared, re-read from the store whenever the credentials counter moved), so a live bouncer's lookup
  * costs no store read; `req.bouncer` may be that shared cached record. A callback-style
  * hook: the API-key path is synchronous and needs no promise per request.
  */
