@@ -3,12 +3,12 @@
  * line it accepts, the captures must equal grok.match() (same keys, order and values), and
  * it must refuse (writing nothing) where it cannot be sure; it must take the ordinary lines
  * (else it saves nothing); it must recognise only that grok. Lines: the nginx sample log, the
- * whole generated 100k benchmark log when present, hand-written edge lines, and seeded byte
+ * whole generated 100k benchmark log (built in memory), hand-written edge lines, and seeded byte
  * mutations of them (invalid UTF-8 included).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadRulesDir, SHIPPED_RULES_DIR } from '../../src/config/rules-dir.js';
 import { compileGrok, type Grok } from '../../src/grok/compile.js';
@@ -17,6 +17,7 @@ import { accessLogReader, NGX_ACCESS_GROK, type AccessReader } from '../../src/p
 import type { ParserNode, ParserSet } from '../../src/parse/types.js';
 import { repoRoot } from '../support/debian.js';
 import { mulberry32 as rng } from '../../fixtures/seeded.js';
+import { generatedNginx } from './generated-nginx.js';
 
 function shippedSet(): ParserSet {
   return loadRulesDir(SHIPPED_RULES_DIR, { strict: true, warn: () => {} }).parsers.set;
@@ -80,14 +81,9 @@ test('reader = grok on the nginx sample log, and it takes every access line of i
   assert.equal(accepted, matched, 'every sample access line is read without the regex');
 });
 
-test('reader = grok on the whole generated nginx 100k log (when present)', (t) => {
-  const file = join(repoRoot, '.cache/bench/nginx-100000-s20260105.log');
-  if (!existsSync(file)) {
-    t.skip('no .cache/bench/nginx-100000-s20260105.log (npm run bench:replay makes it)');
-    return;
-  }
+test('reader = grok on the whole generated nginx 100k log (the benchmark file\'s lines)', () => {
   const { grok, reader } = shippedReader();
-  const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  const lines = generatedNginx();
   let accepted = 0;
   for (const l of lines) if (same(grok, reader, l)) accepted++;
   assert.equal(lines.length, 100000);
@@ -219,11 +215,8 @@ test('reader = grok on seeded byte mutations of sample, generated and edge lines
   const enc = new TextEncoder();
   const dec = new TextDecoder('utf-8', { ignoreBOM: true });
   const base = readFileSync(join(repoRoot, 'fixtures/samples/nginx.log'), 'utf8').split('\n').filter(Boolean).concat(EDGES.map((e) => e[0]));
-  const big = join(repoRoot, '.cache/bench/nginx-100000-s20260105.log');
-  if (existsSync(big)) {
-    const lines = readFileSync(big, 'utf8').split('\n');
-    for (let i = 0; i < lines.length; i += 97) if (lines[i]) base.push(lines[i]!);
-  }
+  const lines = generatedNginx();
+  for (let i = 0; i < lines.length; i += 97) base.push(lines[i]!);
   const r = rng(0xacce55);
   let total = 0;
   let matched = 0;
