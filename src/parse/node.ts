@@ -263,12 +263,12 @@ function rawExpr(e: CompiledExpr): RawExpr {
   return e.fn ?? ((env) => e.run(env));
 }
 
-function compileNode(node: ParserNode): NodeRunner {
-  const filter = node.filter ? rawExpr(node.filter) : null;
+function compileNode(node: ParserNode, withFilter: boolean): NodeRunner {
+  const filter = withFilter && node.filter ? rawExpr(node.filter) : null;
   const whitelist = node.whitelist ? compileWhitelist(node.whitelist) : null;
   const reason = node.whitelist?.reason ?? '';
   const grok = node.grok ? compileGrokStep(node.grok, node.grok.applyOn !== null ? grokSiteOf(node) : -1) : null;
-  const children = node.children.map(nodeRunner);
+  const children = node.children.map((c) => nodeRunner(c));
   const nChildren = children.length;
   // Children that are a bare grok (no filter, whitelist or children of their own) fail with
   // no side effect when their grok cannot match, so the loop below asks the grok's cheap
@@ -458,12 +458,37 @@ function bareRuns(
 }
 
 const runners = new WeakMap<ParserNode, NodeRunner>();
+const bodies = new WeakMap<ParserNode, NodeRunner>();
 
 /** The compiled form of a node (compiled once per node object; nodes are immutable). */
 export function nodeRunner(node: ParserNode): NodeRunner {
   let r = runners.get(node);
-  if (r === undefined) runners.set(node, (r = compileNode(node)));
+  if (r === undefined) runners.set(node, (r = compileNode(node, true)));
   return r;
+}
+
+/**
+ * The node from step 2 on: for a caller that has evaluated its filter (step 1) and found it
+ * true (stages.ts shares one evaluation between the nodes of a stage whose filters read the
+ * same field value).
+ */
+export function nodeBodyRunner(node: ParserNode): NodeRunner {
+  if (!node.filter) return nodeRunner(node);
+  let r = bodies.get(node);
+  if (r === undefined) bodies.set(node, (r = compileNode(node, false)));
+  return r;
+}
+
+/** A node's filter as the runner evaluates it: 1 true, 0 false or non-bool, 2 error (counted by the caller). */
+export function filterOutcome(node: ParserNode): (env: { evt: PEvent }) => 0 | 1 | 2 {
+  const f = rawExpr(node.filter!);
+  return (env) => {
+    try {
+      return f(env, null) === true ? 1 : 0;
+    } catch {
+      return 2;
+    }
+  };
 }
 
 /** Returns true when the node succeeded. Throws EventDropError when a static aborts the event. */

@@ -9,6 +9,8 @@
 import { internKey, type PEvent } from '../core/event.js';
 import { runErrorMessage, type MapRead } from '../expr/index.js';
 import type { Static } from './types.js';
+import { parse } from '../expr/parser.js';
+import { evtPath } from '../expr/evt-field.js';
 import type { ParseRuntime } from './runtime.js';
 
 /** A static whose expression returned a type CrowdSec refuses: the event is dropped. */
@@ -125,6 +127,49 @@ function mapCopy(read: MapRead, write: Writer, keepEmpty: boolean): StaticsRunne
   };
 }
 
+/** The event's own string fields (always strings on a PEvent). */
+const EVT_STRINGS = new Set(['StrTime', 'StrTimeFormat', 'MarshaledTime', 'Stage', 'WhitelistReason']);
+const LINE_STRINGS = new Set(['Raw', 'Src', 'Module']);
+
+/**
+ * `expression: evt.Line.Raw` / `evt.Line.Src` / `evt.Line.Labels.k` / `evt.StrTime` ...: a read
+ * of a string field of the event, decided at load time from the syntax tree. The compiled
+ * expression gives the field's string ("" for a missing label) and cannot fail on a PEvent,
+ * so one property read replaces the closure chain and its error handling.
+ */
+function fieldCopy(source: string, write: Writer, keepEmpty: boolean): StaticsRunner | null {
+  let path: string[] | null;
+  try {
+    path = evtPath(parse(source));
+  } catch {
+    return null;
+  }
+  if (path === null) return null;
+  let read: ((evt: PEvent) => string | undefined) | null = null;
+  if (path.length === 1 && EVT_STRINGS.has(path[0]!)) {
+    const f = path[0] as 'StrTime' | 'StrTimeFormat' | 'MarshaledTime' | 'Stage' | 'WhitelistReason';
+    read = (evt) => evt[f];
+  } else if (path.length === 2 && path[0] === 'Line' && LINE_STRINGS.has(path[1]!)) {
+    const f = path[1] as 'Raw' | 'Src' | 'Module';
+    read = (evt) => evt.Line[f];
+  } else if (path.length === 3 && path[0] === 'Line' && path[1] === 'Labels') {
+    const key = internKey(path[2]!);
+    read = (evt) => evt.Line.Labels.get(key);
+  }
+  if (read === null) return null;
+  const get = read;
+  if (keepEmpty) {
+    return (evt, env, rt) => {
+      const v = get(env.evt);
+      write(evt, v === undefined ? '' : v, rt);
+    };
+  }
+  return (evt, env, rt) => {
+    const v = get(env.evt);
+    if (v !== undefined && v !== '') write(evt, v, rt);
+  };
+}
+
 /** One static as a closure; null when it can never write anything (a literal ""). */
 function compileStatic(s: Static): StaticsRunner | null {
   // ParseDate runs even on "" (it then yields its fallback); every other static skips "".
@@ -136,7 +181,7 @@ function compileStatic(s: Static): StaticsRunner | null {
     return (evt, _env, rt) => write(evt, value, rt);
   }
   const expr = s.expr!;
-  const direct = expr.mapRead ? mapCopy(expr.mapRead, write, keepEmpty) : null;
+  const direct = expr.mapRead ? mapCopy(expr.mapRead, write, keepEmpty) : fieldCopy(expr.source, write, keepEmpty);
   if (direct) return direct;
   const source = expr.source;
   // The raw closure skips run()'s wrapper; errors get the message run() would have given.

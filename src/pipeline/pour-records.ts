@@ -70,6 +70,10 @@ const NOT_EVALUATED = -3;
 const NONE = -1;
 const TRUE = -2;
 
+/** Slots of PourRecordWriter.fixed: the event's string fields, then SOURCE_ENRICHED_KEYS' keys and values. */
+const F_MARSHALED = 0, F_STRTIME = 1, F_STRFORMAT = 2, F_STAGE = 3, F_ZONE = 4, F_RAW = 5, F_ENRICHED = 6;
+const FIXED_SLOTS = F_ENRICHED + 2 * SOURCE_ENRICHED_KEYS.length;
+
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
 /**
@@ -106,8 +110,34 @@ export class PourRecordWriter {
    */
   private lastValue: (string | null)[] = [];
   private lastValueId: number[] = [];
+  /**
+   * Per position in a map's entry order: the key last seen there and its id. Events of one
+   * kind set their fields in the same order (the same parser path), so a key is usually the
+   * same (interned) string as at that position on the previous event: a pointer comparison
+   * instead of a lookup in the ids Map.
+   */
+  private posKey: (string | null)[] = [];
+  private posKeyId: number[] = [];
+  /** Position of the next entry in posKey (maps share the positions: Meta from 0, Enriched after it...). */
+  private pos = 0;
+  /** The per-event string fields (MarshaledTime, StrTime, StrTimeFormat, Stage, zone, raw, enriched keys): last value and id per slot. */
+  private fixedStr: (string | null)[] = new Array<string | null>(FIXED_SLOTS).fill(null);
+  private fixedId = new Int32Array(FIXED_SLOTS);
+  private lastSid: string | null = null;
+  private lastSidId = -1;
   private readonly pushPair = (v: string, k: string): void => {
-    const kid = this.sid(k);
+    const p = this.pos++;
+    let kid: number;
+    if (p < this.posKey.length) {
+      if (this.posKey[p] === k) kid = this.posKeyId[p]!;
+      else {
+        this.posKey[p] = k;
+        this.posKeyId[p] = kid = this.sid(k);
+      }
+    } else {
+      this.posKey.push(k);
+      this.posKeyId.push((kid = this.sid(k)));
+    }
     this.int(kid);
     if (kid < this.lastValue.length && this.lastValue[kid] === v) {
       this.int(this.lastValueId[kid]!);
@@ -137,7 +167,7 @@ export class PourRecordWriter {
     if (clock === null) {
       if (this.table) this.eventRecords(e, -1);
       this.int(-1);
-      this.int(this.sid(evt.MarshaledTime));
+      this.int(this.fixed(F_MARSHALED, evt.MarshaledTime));
       return;
     }
     const n = routes.count;
@@ -145,7 +175,7 @@ export class PourRecordWriter {
     this.int(n);
     this.int(clock.nsec);
     this.int(clock.offsetSec);
-    this.int(clock.zoneName === null ? -1 : this.sid(clock.zoneName));
+    this.int(clock.zoneName === null ? -1 : this.fixed(F_ZONE, clock.zoneName));
     this.float(clock.unixSec);
     if (n === 0) return;
     const env = { evt };
@@ -172,11 +202,12 @@ export class PourRecordWriter {
         this.record(clock, index, keyId, distinctId, c === true);
       }
     }
-    this.int(this.sid(evt.MarshaledTime));
-    this.int(this.sid(evt.StrTime));
-    this.int(this.sid(evt.StrTimeFormat));
-    this.int(this.sid(evt.Stage));
-    this.int(this.needs.raw ? this.sid(evt.Line.Raw) : -1);
+    this.int(this.fixed(F_MARSHALED, evt.MarshaledTime));
+    this.int(this.fixed(F_STRTIME, evt.StrTime));
+    this.int(this.fixed(F_STRFORMAT, evt.StrTimeFormat));
+    this.int(this.fixed(F_STAGE, evt.Stage));
+    this.int(this.needs.raw ? this.fixed(F_RAW, evt.Line.Raw) : -1);
+    this.pos = 0;
     this.map(evt.Meta);
     if (this.needs.enriched) {
       this.map(evt.Enriched);
@@ -189,8 +220,8 @@ export class PourRecordWriter {
         const key = SOURCE_ENRICHED_KEYS[i]!;
         const v = evt.Enriched.get(key);
         if (v === undefined) continue;
-        this.int(this.sid(key));
-        this.int(this.sid(v));
+        this.int(this.fixed(F_ENRICHED + 2 * i, key));
+        this.int(this.fixed(F_ENRICHED + 2 * i + 1, v));
         k++;
       }
       this.ints[at] = k;
@@ -227,6 +258,10 @@ export class PourRecordWriter {
     // Ids are per batch: so is the memo.
     this.lastValue.length = 0;
     this.lastValueId.length = 0;
+    this.posKey.length = 0;
+    this.posKeyId.length = 0;
+    this.fixedStr.fill(null);
+    this.lastSid = null;
     this.lastText = null;
     this.lastClock = null;
     return out;
@@ -301,13 +336,26 @@ export class PourRecordWriter {
   }
 
   private sid(s: string): number {
+    // The same string twice in a row (ASNumber after ASNNumber, a key and its value...): no lookup.
+    if (s === this.lastSid) return this.lastSidId;
     let i = this.ids.get(s);
     if (i === undefined) {
       i = this.strings.length;
       this.strings.push(s);
       this.ids.set(s, i);
     }
+    this.lastSid = s;
+    this.lastSidId = i;
     return i;
+  }
+
+  /** sid of `s`, remembering the last string of `slot`: a repeated field value skips the ids Map. */
+  private fixed(slot: number, s: string): number {
+    if (this.fixedStr[slot] === s) return this.fixedId[slot]!;
+    const id = this.sid(s);
+    this.fixedStr[slot] = s;
+    this.fixedId[slot] = id;
+    return id;
   }
 
   private map(m: StringMap): void {

@@ -19,7 +19,7 @@
 import type { PEvent } from '../core/event.js';
 import type { Node } from '../expr/ast.js';
 import { parse } from '../expr/parser.js';
-import { evtPath, mapFieldOf, type EvtMap } from './evt-field.js';
+import { evtPath, mapFieldOf, type EvtMap } from '../expr/evt-field.js';
 
 export type GuardMap = EvtMap;
 

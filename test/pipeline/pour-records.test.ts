@@ -215,3 +215,47 @@ test('pour records: map values that repeat, change back and forth or are empty c
     assert.deepEqual(recs.map((r) => [...r.evt!.Parsed]), rows, `batch ${batch}`);
   }
 });
+
+test('pour records: keys moving between positions and maps, and repeated or changing event fields, come back as written', () => {
+  const labels = new Map([['type', 'syslog']]);
+  // Per event: Meta, Enriched, Parsed entries and StrTime. Keys change place from event to
+  // event (the writer remembers the key per position), a map grows or shrinks so that the
+  // positions of the next map shift, one key appears in two maps, and fields repeat as equal
+  // strings built apart (not the same object) or change.
+  const rows: { meta: [string, string][]; enr: [string, string][]; parsed: [string, string][]; strTime: string }[] = [
+    { meta: [['a', '1'], ['b', '2']], enr: [['IsoCode', 'FR'], ['x', 'y']], parsed: [['p', 'q']], strTime: 'T1' },
+    { meta: [['b', '2'], ['a', '1']], enr: [['IsoCode', 'FR']], parsed: [['x', 'y'], ['p', 'q']], strTime: ['T', '1'].join('') },
+    { meta: [['a', '1']], enr: [['x', 'z'], ['IsoCode', 'DE']], parsed: [['p', 'q'], ['a', '1']], strTime: 'T2' },
+    { meta: [['a', '1'], ['b', '3'], ['c', '']], enr: [], parsed: [['p', 'r']], strTime: 'T2' },
+    { meta: [['c', 'a'], ['b', '3'], ['a', 'c']], enr: [['IsoCode', 'DE'], ['x', 'z']], parsed: [], strTime: '' },
+  ];
+  const w = new PourRecordWriter();
+  for (let batch = 0; batch < 2; batch++) {
+    rows.forEach((row, i) => {
+      const e = sshEvent(labels);
+      e.Meta.clear();
+      e.Enriched.clear();
+      e.Parsed.clear();
+      for (const [k, v] of row.meta) e.Meta.set(k, v);
+      for (const [k, v] of row.enr) e.Enriched.set(k, v);
+      for (const [k, v] of row.parsed) e.Parsed.set(k, v);
+      e.StrTime = row.strTime;
+      e.Stage = i % 2 === 0 ? 's02-enrich' : 's01-parse';
+      w.add(e, routes([0, 'k']));
+    });
+    const { recs } = records(w.finish(COUNTS), '/var/log/auth.log', labels, ExpectMode.TIMEMACHINE);
+    assert.deepEqual(recs.map((r) => ({ meta: [...r.evt!.Meta], enr: [...r.evt!.Enriched], parsed: [...r.evt!.Parsed], strTime: r.evt!.StrTime })), rows, `batch ${batch}`);
+    assert.deepEqual(recs.map((r) => r.evt!.Stage), rows.map((_, i) => (i % 2 === 0 ? 's02-enrich' : 's01-parse')));
+  }
+  // Without the whole Enriched map, only the alert's keys travel, each with its own value.
+  const lean = new PourRecordWriter({ raw: false, parsed: false, enriched: false });
+  for (const row of rows) {
+    const e = sshEvent(labels);
+    e.Enriched.clear();
+    for (const [k, v] of row.enr) e.Enriched.set(k, v);
+    lean.add(e, routes([0, 'k']));
+  }
+  const { recs } = records(lean.finish(COUNTS), '/var/log/auth.log', labels, ExpectMode.TIMEMACHINE);
+  assert.deepEqual(recs.map((r) => r.evt!.Enriched.get('IsoCode')), rows.map((row) => row.enr.find(([k]) => k === 'IsoCode')?.[1]));
+  assert.deepEqual(recs.map((r) => r.evt!.Enriched.has('x')), rows.map(() => false));
+});

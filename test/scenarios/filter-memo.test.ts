@@ -6,7 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FilterMemo, pureInputs } from '../../src/scenarios/filter-memo.js';
+import { FilterMemo } from '../../src/scenarios/filter-memo.js';
+import { pureInputs } from '../../src/expr/pure-inputs.js';
 import { compileExpr } from '../../src/expr/index.js';
 import { DetectionEngine } from '../../src/pipeline/engine.js';
 import { forEachLine } from '../../src/pipeline/batcher.js';

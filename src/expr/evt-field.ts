@@ -3,7 +3,7 @@
  * `evt.Line.Labels.k`, ...). Shared by the route index and the filter memo, which both key on
  * the fields a filter reads.
  */
-import type { Node } from '../expr/ast.js';
+import type { Node } from './ast.js';
 
 export type EvtMap = 'Meta' | 'Parsed' | 'Enriched' | 'Labels';
 

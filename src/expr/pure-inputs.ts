@@ -1,0 +1,87 @@
+/**
+ * Which event fields an expr filter reads, when its result depends on them only (no
+ * TimeNow, LookupHost, decision counts, methods, bare `evt`): the basis of every memo keyed
+ * on a filter's inputs (scenario filter memo, stage filter sharing in parse/stages.ts).
+ */
+import type { Node } from './ast.js';
+import { parse } from './parser.js';
+import { evtPath, mapFieldOf, type EvtMap } from './evt-field.js';
+
+/** Helpers and builtins whose result depends on their arguments only. */
+const PURE_CALLS = new Set([
+  'len', 'all', 'none', 'any', 'one', 'filter', 'map', 'count',
+  'Upper', 'Lower', 'XMLGetNodeValue', 'XMLGetAttributeValue', 'JsonExtract', 'JsonExtractLib', 'JsonExtractUnescape',
+  'JsonExtractSlice', 'JsonExtractObject', 'ToJsonString', 'File', 'RegexpInFile', 'IpInRange', 'IpToRange',
+  'PathUnescape', 'QueryUnescape', 'PathEscape', 'QueryEscape', 'ParseUri', 'Atof', 'Sprintf',
+]);
+const STRING_FIELDS = new Set(['Stage', 'StrTime', 'StrTimeFormat', 'MarshaledTime', 'WhitelistReason']);
+// Not Line.Raw: nearly every line is unique, so it would only fill the table.
+const LINE_STRING_FIELDS = new Set(['Src', 'Module']);
+
+/** One field a filter reads: a map key, or a string field. */
+export type FieldRead =
+  | { kind: 'map'; map: EvtMap; key: string }
+  | { kind: 'field'; path: readonly string[] };
+
+/** The fields a pure filter reads (sorted, distinct), or null when it is not provably pure. */
+export function pureInputs(source: string): FieldRead[] | null {
+  let ast: Node;
+  try {
+    ast = parse(source);
+  } catch {
+    return null;
+  }
+  const reads = new Map<string, FieldRead>();
+  if (!visit(ast, reads)) return null;
+  return [...reads.keys()].sort().map((k) => reads.get(k)!);
+}
+
+function visit(n: Node, reads: Map<string, FieldRead>): boolean {
+  switch (n.kind) {
+    case 'nil': case 'bool': case 'int': case 'float': case 'string': case 'pointer':
+      return true;
+    case 'array':
+      return n.items.every((x) => visit(x, reads));
+    case 'map':
+      return n.entries.every((e) => visit(e.key, reads) && visit(e.value, reads));
+    case 'ident':
+      return false; // a bare `evt` (or any other name) may go anywhere
+    case 'member': case 'index': {
+      const r = readOf(n);
+      if (r) {
+        reads.set(r.kind === 'map' ? `m\0${r.map}\0${r.key}` : `f\0${r.path.join('.')}`, r);
+        return true;
+      }
+      // `#.field`, `x[i]` on values computed from allowed reads.
+      if (n.kind === 'member') return n.object.kind !== 'ident' && visit(n.object, reads);
+      return n.object.kind !== 'ident' && visit(n.object, reads) && visit(n.index, reads);
+    }
+    case 'slice':
+      return visit(n.object, reads) && (n.from === null || visit(n.from, reads)) && (n.to === null || visit(n.to, reads));
+    case 'call':
+      return PURE_CALLS.has(n.callee) && n.args.every((a) => visit(a, reads));
+    case 'closure':
+      return visit(n.body, reads);
+    case 'method':
+      return false;
+    case 'unary':
+      return visit(n.operand, reads);
+    case 'binary':
+      return visit(n.left, reads) && visit(n.right, reads);
+    case 'cond':
+      return visit(n.test, reads) && visit(n.then, reads) && visit(n.else, reads);
+    default:
+      return false;
+  }
+}
+
+/** A whole read rooted at `evt`, or null (not rooted at evt, or rooted at it in a way we do not key). */
+function readOf(n: Node): FieldRead | null {
+  const path = evtPath(n);
+  if (!path) return null;
+  const m = mapFieldOf(path);
+  if (m) return { kind: 'map', ...m };
+  if (path.length === 1 && STRING_FIELDS.has(path[0]!)) return { kind: 'field', path };
+  if (path.length === 2 && path[0] === 'Line' && LINE_STRING_FIELDS.has(path[1]!)) return { kind: 'field', path };
+  return null;
+}
