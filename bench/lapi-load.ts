@@ -4,8 +4,10 @@
  *
  *   paced      GET /v1/decisions?ip=X on an open-loop schedule: request k leaves at
  *              t0 + k/rate (5,000/s) on the first idle keep-alive connection, whatever the
- *              earlier answers did. Dispatch spins on setImmediate when pinned (`--spin`),
- *              else runs on a 1 ms timer (requests then leave in groups of about 5).
+ *              earlier answers did. Dispatch waits for each send in short futex sleeps
+ *              (Atomics.wait, ≤ 50 µs slices, then a turn of the event loop to read answers);
+ *              `--no-spin` runs it on a 1 ms timer instead (requests then leave in groups of
+ *              about 5). The legacy client spins on setImmediate when pinned, else the timer.
  *              Latency is taken from the scheduled time (a late client or a queue counts
  *              against the server) and from the actual send; the gap between the two
  *              (send lateness) is the generator's own delay. Half the probes hold a
@@ -13,7 +15,7 @@
  *              2 s of warm-up at the same rate are not recorded. Target: p99 < 2 ms.
  *              The client is bench/lib/paced-client.ts (pre-built requests, fixed read
  *              buffers, byte-level framing, preallocated arrays); this process runs with a
- *              64 MB young generation so its spin loop's garbage rarely stops it.
+ *              64 MB young generation so what garbage is left rarely stops it.
  *              `--legacy-client` uses the previous client (a Buffer per read, a regexp and
  *              strings per answer, default heap) to check the new one against.
  *              Beside the latencies: both processes' GCs during the phase (count, time,
@@ -524,8 +526,9 @@ async function main(): Promise<void> {
   const only = new Set((optStr('only') ?? 'paced,lookup,startup,bouncers').split(','));
   const activeSet = !argv.includes('--no-active-set');
   const pin = argv.includes('--pin');
-  // Spinning the paced dispatch loop only when the load generator has a core of its own.
-  const spin = argv.includes('--spin') || (pin && !argv.includes('--no-spin'));
+  // The raw client's wait loop sleeps between sends, so it needs no core of its own; the
+  // legacy client's setImmediate spin does (it runs only when pinned, or with --spin).
+  const spin = argv.includes('--spin') || (!argv.includes('--no-spin') && (pin || !argv.includes('--legacy-client')));
   if (pin) {
     checkTaskset();
     // This process (the load generator) and all its threads on CPU 1; the server gets CPU 0.
@@ -574,7 +577,7 @@ async function main(): Promise<void> {
       const s = r.fromSchedule, w = r.fromSend;
       lines.push(table([
         ['GET /v1/decisions?ip= (paced)', 'target/s', 'achieved/s', 'recorded', 'errors', 'non-2xx', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'server CPU µs/req', 'other load (cores)'],
-        [`${duration} s, ${connections} conns, ${spin ? 'spin' : '1 ms timer'}, from schedule`, fmtInt(rate), fmtInt(r.achievedRate), fmtInt(r.recorded), r.errors, r.non2xx, f3(s.p50), f3(s.p90), f3(s.p99), f3(s.p99_9), f3(s.max), cpuUs.toFixed(1), end.foreignCores ?? '-'],
+        [`${duration} s, ${connections} conns, ${spin ? (legacy ? 'spin' : 'wait loop') : '1 ms timer'}, from schedule`, fmtInt(rate), fmtInt(r.achievedRate), fmtInt(r.recorded), r.errors, r.non2xx, f3(s.p50), f3(s.p90), f3(s.p99), f3(s.p99_9), f3(s.max), cpuUs.toFixed(1), end.foreignCores ?? '-'],
         ['from send', '', '', '', '', '', f3(w.p50), f3(w.p90), f3(w.p99), f3(w.p99_9), f3(w.max), '', ''],
         ...(r.sendLateness ? [['send lateness (schedule → write)', '', '', '', '', '', f3(r.sendLateness.p50), f3(r.sendLateness.p90), f3(r.sendLateness.p99), f3(r.sendLateness.p99_9), f3(r.sendLateness.max), '', '']] : []),
       ]));
