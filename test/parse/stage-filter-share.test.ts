@@ -9,12 +9,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ExpectMode, newLogEvent, type PEvent } from '../../src/core/event.js';
-import { loadRulesDir } from '../../src/config/rules-dir.js';
-import { buildEnrichers } from '../../src/parse/enrichers/index.js';
-import { newCounters, type ParseRuntime } from '../../src/parse/runtime.js';
 import { parseEvent, type NodeTrace } from '../../src/parse/stages.js';
-import { makeRulesDir } from '../support/rules-fixture.js';
 import { referenceParse } from './reference-parse.js';
+import { pairedRuntimes } from './compiled-vs-reference.js';
 import { mulberry32 as rng } from '../../fixtures/seeded.js';
 
 const NOW = new Date('2026-02-01T12:00:00Z');
@@ -65,12 +62,7 @@ function snapshot(outcome: string, e: PEvent): unknown {
 }
 
 test('stage filters shared per entry value give the plain interpreter\'s results, counters and warnings', async () => {
-  const set = loadRulesDir(makeRulesDir(RULES), { strict: true, warn: () => {} }).parsers.set;
-  const enrichers = await buildEnrichers({ now: () => NOW, warn: () => {} });
-  const warnA: string[] = [];
-  const warnB: string[] = [];
-  const rtA: ParseRuntime = { enrichers, counters: newCounters(), warn: (m) => warnA.push(m), now: () => NOW };
-  const rtB: ParseRuntime = { enrichers, counters: newCounters(), warn: (m) => warnB.push(m), now: () => NOW };
+  const { set, rtA, rtB, warnA, warnB } = await pairedRuntimes(RULES, NOW);
   const r = rng(20261128);
   const outcomes = new Map<string, number>();
   for (let round = 0; round < 40; round++) {
@@ -108,9 +100,7 @@ test('stage filters shared per entry value give the plain interpreter\'s results
 });
 
 test('the trace lists every node evaluation as before, shared or not', async () => {
-  const set = loadRulesDir(makeRulesDir(RULES), { strict: true, warn: () => {} }).parsers.set;
-  const enrichers = await buildEnrichers({ now: () => NOW, warn: () => {} });
-  const rt: ParseRuntime = { enrichers, counters: newCounters(), warn: () => {}, now: () => NOW };
+  const { set, rtA: rt } = await pairedRuntimes(RULES, NOW);
   const run = (line: string): string[] => {
     const trace: NodeTrace[] = [];
     parseEvent(set, newLogEvent(line, { src: 'x.log', labels: { type: 't' }, time: NOW, mode: ExpectMode.TIMEMACHINE }), rt, trace);

@@ -7,12 +7,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ExpectMode, newLogEvent, type PEvent } from '../../src/core/event.js';
-import { loadRulesDir } from '../../src/config/rules-dir.js';
-import { buildEnrichers } from '../../src/parse/enrichers/index.js';
-import { newCounters, type ParseRuntime } from '../../src/parse/runtime.js';
 import { parseEvent } from '../../src/parse/stages.js';
-import { makeRulesDir } from '../support/rules-fixture.js';
 import { referenceParse } from './reference-parse.js';
+import { pairedRuntimes } from './compiled-vs-reference.js';
 
 const NOW = new Date('2026-02-01T12:00:00Z');
 
@@ -62,12 +59,7 @@ function snapshot(outcome: string, e: PEvent): unknown {
 }
 
 test('statics reading event string fields write what the expression gives', async () => {
-  const set = loadRulesDir(makeRulesDir(RULES), { strict: true, warn: () => {} }).parsers.set;
-  const enrichers = await buildEnrichers({ now: () => NOW, warn: () => {} });
-  const warnA: string[] = [];
-  const warnB: string[] = [];
-  const rtA: ParseRuntime = { enrichers, counters: newCounters(), warn: (m) => warnA.push(m), now: () => NOW };
-  const rtB: ParseRuntime = { enrichers, counters: newCounters(), warn: (m) => warnB.push(m), now: () => NOW };
+  const { set, rtA, rtB, warnA, warnB } = await pairedRuntimes(RULES, NOW);
   const cases: { line: string; src: string; labels: Record<string, string>; module?: string }[] = [
     { line: 'hello', src: '/var/log/x.log', labels: { type: 'syslog', when: '2026-01-05T10:00:00Z' } },
     { line: '', src: '', labels: { type: '' } },
