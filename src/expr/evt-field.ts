@@ -1,11 +1,18 @@
 /**
  * Recognises reads of event fields in a parsed expr filter (`evt.Meta.k`, `evt.Meta['k']`,
- * `evt.Line.Labels.k`, ...). Shared by the route index and the filter memo, which both key on
- * the fields a filter reads.
+ * `evt.Line.Labels.k`, `evt.StrTime`, ...). Shared by the route index, the filter memos and
+ * the statics, which key on or copy the fields an expression reads.
  */
 import type { Node } from './ast.js';
 
 export type EvtMap = 'Meta' | 'Parsed' | 'Enriched' | 'Labels';
+
+/** The event's own string fields (`evt.X`; always strings on a PEvent). */
+export type EvtStringField = 'Stage' | 'StrTime' | 'StrTimeFormat' | 'MarshaledTime' | 'WhitelistReason';
+export const EVT_STRING_FIELDS: ReadonlySet<string> = new Set<EvtStringField>(['Stage', 'StrTime', 'StrTimeFormat', 'MarshaledTime', 'WhitelistReason']);
+/** The line's string fields (`evt.Line.X`). */
+export type LineStringField = 'Raw' | 'Src' | 'Module';
+export const LINE_STRING_FIELDS: ReadonlySet<string> = new Set<LineStringField>(['Raw', 'Src', 'Module']);
 
 /** The member path below `evt` (e.g. ['Meta', 'log_type']), or null when not rooted at evt. */
 export function evtPath(n: Node): string[] | null {

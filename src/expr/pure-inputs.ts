@@ -5,7 +5,7 @@
  */
 import type { Node } from './ast.js';
 import { parse } from './parser.js';
-import { evtPath, mapFieldOf, type EvtMap } from './evt-field.js';
+import { EVT_STRING_FIELDS, LINE_STRING_FIELDS, evtPath, mapFieldOf, type EvtMap } from './evt-field.js';
 
 /** Helpers and builtins whose result depends on their arguments only. */
 const PURE_CALLS = new Set([
@@ -14,9 +14,6 @@ const PURE_CALLS = new Set([
   'JsonExtractSlice', 'JsonExtractObject', 'ToJsonString', 'File', 'RegexpInFile', 'IpInRange', 'IpToRange',
   'PathUnescape', 'QueryUnescape', 'PathEscape', 'QueryEscape', 'ParseUri', 'Atof', 'Sprintf',
 ]);
-const STRING_FIELDS = new Set(['Stage', 'StrTime', 'StrTimeFormat', 'MarshaledTime', 'WhitelistReason']);
-// Not Line.Raw: nearly every line is unique, so it would only fill the table.
-const LINE_STRING_FIELDS = new Set(['Src', 'Module']);
 
 /** One field a filter reads: a map key, or a string field. */
 export type FieldRead =
@@ -81,7 +78,8 @@ function readOf(n: Node): FieldRead | null {
   if (!path) return null;
   const m = mapFieldOf(path);
   if (m) return { kind: 'map', ...m };
-  if (path.length === 1 && STRING_FIELDS.has(path[0]!)) return { kind: 'field', path };
-  if (path.length === 2 && path[0] === 'Line' && LINE_STRING_FIELDS.has(path[1]!)) return { kind: 'field', path };
+  if (path.length === 1 && EVT_STRING_FIELDS.has(path[0]!)) return { kind: 'field', path };
+  // Not Line.Raw: nearly every line is unique, so a memo keyed on it would only fill up.
+  if (path.length === 2 && path[0] === 'Line' && path[1] !== 'Raw' && LINE_STRING_FIELDS.has(path[1]!)) return { kind: 'field', path };
   return null;
 }

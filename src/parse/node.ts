@@ -213,19 +213,11 @@ function compileGrokStep(g: GrokStep, site: number): GrokRun {
     // The nginx access grok and the request-target splits, read without their regex when
     // the text has the usual shape.
     const fast = accessLogReader(grok) ?? httpSplitReader(grok);
-    if (fast !== null) {
-      return (evt, ctx) => {
-        const v = evt.Parsed.get(key);
-        const text = v === undefined ? '' : v;
-        if (!fast(text, evt.Parsed) && !hintedMatch(grok, site, text, evt, ctx)) return 0;
-        statics(evt, ctx.env, ctx.rt);
-        return v === undefined ? 2 : 1;
-      };
-    }
     return (evt, ctx) => {
       const v = evt.Parsed.get(key);
       // A missing key fails the node, but the grok still runs, on "" (its statics too).
-      if (!hintedMatch(grok, site, v === undefined ? '' : v, evt, ctx)) return 0;
+      const text = v === undefined ? '' : v;
+      if ((fast === null || !fast(text, evt.Parsed)) && !hintedMatch(grok, site, text, evt, ctx)) return 0;
       statics(evt, ctx.env, ctx.rt);
       return v === undefined ? 2 : 1;
     };
@@ -268,7 +260,7 @@ function compileNode(node: ParserNode, withFilter: boolean): NodeRunner {
   const whitelist = node.whitelist ? compileWhitelist(node.whitelist) : null;
   const reason = node.whitelist?.reason ?? '';
   const grok = node.grok ? compileGrokStep(node.grok, node.grok.applyOn !== null ? grokSiteOf(node) : -1) : null;
-  const children = node.children.map((c) => nodeRunner(c));
+  const children = node.children.map(nodeRunner);
   const nChildren = children.length;
   // Children that are a bare grok (no filter, whitelist or children of their own) fail with
   // no side effect when their grok cannot match, so the loop below asks the grok's cheap

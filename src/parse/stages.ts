@@ -6,7 +6,7 @@
  * Shared filter evaluations: the top-level nodes of a stage often filter on one field
  * (`evt.Parsed.program == 'x'`, `... startsWith 'y'`, `in [...]`): s01 has one such node per
  * program, and a line used to evaluate 5-9 of them. A filter that is a pure function of one
- * string map entry (filter-memo.ts pureInputs: literals, operators, reads, pure helpers) is
+ * string map entry (expr/pure-inputs.ts: literals, operators, reads, pure helpers) is
  * looked up instead, in a row of results per value of that entry, filled on first use. The
  * entry is read once per stage and again only after a node has run (a node, or another
  * filter, may write it); a node whose filter failed or errored ran nothing. Errors are
@@ -31,8 +31,8 @@ interface CompiledSet {
   nextStage: readonly (readonly boolean[])[];
   /** Per stage, per node: its shared-filter slot in `slots`, or -1 (the runner evaluates its filter). */
   slotOf: readonly Int32Array[];
-  /** Per stage, per node: the runner without its filter step (slot nodes only; else the runner). */
-  bodies: readonly (readonly NodeRunner[])[];
+  /** Per stage, per node: the runner without its filter step, for slot nodes (else null). */
+  bodies: readonly (readonly (NodeRunner | null)[])[];
   slots: readonly (readonly FilterSlot[])[];
 }
 
@@ -123,10 +123,10 @@ function compiledSet(set: ParserSet): CompiledSet {
     c = {
       stages: set.stages,
       nodes,
-      runners: nodes.map((ns) => ns.map((n) => nodeRunner(n))),
+      runners: nodes.map((ns) => ns.map(nodeRunner)),
       nextStage: nodes.map((ns) => ns.map((n) => n.nextStage)),
       slotOf: shared.map((x) => x.slotOf),
-      bodies: nodes.map((ns, si) => ns.map((n, ni) => (shared[si]!.slotOf[ni]! >= 0 ? nodeBodyRunner(n) : nodeRunner(n)))),
+      bodies: nodes.map((ns, si) => ns.map((n, ni) => (shared[si]!.slotOf[ni]! >= 0 ? nodeBodyRunner(n) : null))),
       slots: shared.map((x) => x.slots),
     };
     compiledSets.set(set, c);
@@ -160,7 +160,7 @@ export function parseEvent(set: ParserSet, evt: PEvent, rt: ParseRuntime, trace?
     const nextStage = c.nextStage[si]!;
     const slotOf = c.slotOf[si]!;
     const slots = c.slots[si]!;
-    for (let k = 0; k < slots.length; k++) slots[k]!.current = null;
+    invalidate(slots);
     let stageOK = false;
     for (let ni = 0; ni < runners.length; ni++) {
       let ok: boolean;

@@ -10,7 +10,7 @@ import { internKey, type PEvent } from '../core/event.js';
 import { runErrorMessage, type MapRead } from '../expr/index.js';
 import type { Static } from './types.js';
 import { parse } from '../expr/parser.js';
-import { evtPath } from '../expr/evt-field.js';
+import { EVT_STRING_FIELDS, LINE_STRING_FIELDS, evtPath, type EvtStringField, type LineStringField } from '../expr/evt-field.js';
 import type { ParseRuntime } from './runtime.js';
 
 /** A static whose expression returned a type CrowdSec refuses: the event is dropped. */
@@ -127,10 +127,6 @@ function mapCopy(read: MapRead, write: Writer, keepEmpty: boolean): StaticsRunne
   };
 }
 
-/** The event's own string fields (always strings on a PEvent). */
-const EVT_STRINGS = new Set(['StrTime', 'StrTimeFormat', 'MarshaledTime', 'Stage', 'WhitelistReason']);
-const LINE_STRINGS = new Set(['Raw', 'Src', 'Module']);
-
 /**
  * `expression: evt.Line.Raw` / `evt.Line.Src` / `evt.Line.Labels.k` / `evt.StrTime` ...: a read
  * of a string field of the event, decided at load time from the syntax tree. The compiled
@@ -146,11 +142,11 @@ function fieldCopy(source: string, write: Writer, keepEmpty: boolean): StaticsRu
   }
   if (path === null) return null;
   let read: ((evt: PEvent) => string | undefined) | null = null;
-  if (path.length === 1 && EVT_STRINGS.has(path[0]!)) {
-    const f = path[0] as 'StrTime' | 'StrTimeFormat' | 'MarshaledTime' | 'Stage' | 'WhitelistReason';
+  if (path.length === 1 && EVT_STRING_FIELDS.has(path[0]!)) {
+    const f = path[0] as EvtStringField;
     read = (evt) => evt[f];
-  } else if (path.length === 2 && path[0] === 'Line' && LINE_STRINGS.has(path[1]!)) {
-    const f = path[1] as 'Raw' | 'Src' | 'Module';
+  } else if (path.length === 2 && path[0] === 'Line' && LINE_STRING_FIELDS.has(path[1]!)) {
+    const f = path[1] as LineStringField;
     read = (evt) => evt.Line[f];
   } else if (path.length === 3 && path[0] === 'Line' && path[1] === 'Labels') {
     const key = internKey(path[2]!);

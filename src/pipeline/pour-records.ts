@@ -72,7 +72,35 @@ const TRUE = -2;
 
 /** Slots of PourRecordWriter.fixed: the event's string fields, then SOURCE_ENRICHED_KEYS' keys and values. */
 const F_MARSHALED = 0, F_STRTIME = 1, F_STRFORMAT = 2, F_STAGE = 3, F_ZONE = 4, F_RAW = 5, F_ENRICHED = 6;
-const FIXED_SLOTS = F_ENRICHED + 2 * SOURCE_ENRICHED_KEYS.length;
+
+/** The last string seen in each slot and its id: a repeat costs one comparison instead of a Map lookup. */
+class LastIds {
+  private strs: (string | null)[] = [];
+  private ids: number[] = [];
+
+  /** `sid`: the id of a string not remembered in its slot. */
+  constructor(private readonly sid: (s: string) => number) {}
+
+  id(slot: number, s: string): number {
+    if (slot < this.strs.length) {
+      if (this.strs[slot] === s) return this.ids[slot]!;
+    } else {
+      while (this.strs.length <= slot) {
+        this.strs.push(null);
+        this.ids.push(-1);
+      }
+    }
+    const id = this.sid(s);
+    this.strs[slot] = s;
+    this.ids[slot] = id;
+    return id;
+  }
+
+  clear(): void {
+    this.strs.length = 0;
+    this.ids.length = 0;
+  }
+}
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
@@ -104,53 +132,26 @@ export class PourRecordWriter {
   private lastText: string | null = null;
   private lastClock: GoTime | null = null;
   /**
-   * Per key id of this batch: the value it had last and that value's id. A field often has
-   * the same value as on the previous line (verb, status, host...): one string comparison,
-   * which fails fast on length, instead of hashing a new string for the ids Map.
+   * Last string and its id per slot, three ways of slotting (ids are per batch: so are these):
+   * - byKey, per key id: a field often has the same value as on the previous line (verb,
+   *   status, host...): one string comparison, which fails fast on length, instead of hashing
+   *   a new string for the ids Map;
+   * - byPos, per position in a map's entry order (maps share the positions: Meta from 0,
+   *   Enriched after it): events of one kind set their fields in the same order, so a key is
+   *   usually the same (interned) string as at that position on the previous event;
+   * - fixed, per F_* slot: the event's own string fields and the alert's Enriched keys.
    */
-  private lastValue: (string | null)[] = [];
-  private lastValueId: number[] = [];
-  /**
-   * Per position in a map's entry order: the key last seen there and its id. Events of one
-   * kind set their fields in the same order (the same parser path), so a key is usually the
-   * same (interned) string as at that position on the previous event: a pointer comparison
-   * instead of a lookup in the ids Map.
-   */
-  private posKey: (string | null)[] = [];
-  private posKeyId: number[] = [];
-  /** Position of the next entry in posKey (maps share the positions: Meta from 0, Enriched after it...). */
+  private readonly byKey = new LastIds((s) => this.sid(s));
+  private readonly byPos = new LastIds((s) => this.sid(s));
+  private readonly fixed = new LastIds((s) => this.sid(s));
+  /** Position of the next map entry (byPos). */
   private pos = 0;
-  /** The per-event string fields (MarshaledTime, StrTime, StrTimeFormat, Stage, zone, raw, enriched keys): last value and id per slot. */
-  private fixedStr: (string | null)[] = new Array<string | null>(FIXED_SLOTS).fill(null);
-  private fixedId = new Int32Array(FIXED_SLOTS);
   private lastSid: string | null = null;
   private lastSidId = -1;
   private readonly pushPair = (v: string, k: string): void => {
-    const p = this.pos++;
-    let kid: number;
-    if (p < this.posKey.length) {
-      if (this.posKey[p] === k) kid = this.posKeyId[p]!;
-      else {
-        this.posKey[p] = k;
-        this.posKeyId[p] = kid = this.sid(k);
-      }
-    } else {
-      this.posKey.push(k);
-      this.posKeyId.push((kid = this.sid(k)));
-    }
+    const kid = this.byPos.id(this.pos++, k);
     this.int(kid);
-    if (kid < this.lastValue.length && this.lastValue[kid] === v) {
-      this.int(this.lastValueId[kid]!);
-      return;
-    }
-    const vid = this.sid(v);
-    while (this.lastValue.length <= kid) {
-      this.lastValue.push(null);
-      this.lastValueId.push(-1);
-    }
-    this.lastValue[kid] = v;
-    this.lastValueId[kid] = vid;
-    this.int(vid);
+    this.int(this.byKey.id(kid, v));
   };
 
   constructor(private readonly needs: FieldNeeds = ALL_FIELDS, private readonly scenarios: readonly ScenarioSpec[] | null = null) {
@@ -167,7 +168,7 @@ export class PourRecordWriter {
     if (clock === null) {
       if (this.table) this.eventRecords(e, -1);
       this.int(-1);
-      this.int(this.fixed(F_MARSHALED, evt.MarshaledTime));
+      this.int(this.fixed.id(F_MARSHALED, evt.MarshaledTime));
       return;
     }
     const n = routes.count;
@@ -175,7 +176,7 @@ export class PourRecordWriter {
     this.int(n);
     this.int(clock.nsec);
     this.int(clock.offsetSec);
-    this.int(clock.zoneName === null ? -1 : this.fixed(F_ZONE, clock.zoneName));
+    this.int(clock.zoneName === null ? -1 : this.fixed.id(F_ZONE, clock.zoneName));
     this.float(clock.unixSec);
     if (n === 0) return;
     const env = { evt };
@@ -202,11 +203,11 @@ export class PourRecordWriter {
         this.record(clock, index, keyId, distinctId, c === true);
       }
     }
-    this.int(this.fixed(F_MARSHALED, evt.MarshaledTime));
-    this.int(this.fixed(F_STRTIME, evt.StrTime));
-    this.int(this.fixed(F_STRFORMAT, evt.StrTimeFormat));
-    this.int(this.fixed(F_STAGE, evt.Stage));
-    this.int(this.needs.raw ? this.fixed(F_RAW, evt.Line.Raw) : -1);
+    this.int(this.fixed.id(F_MARSHALED, evt.MarshaledTime));
+    this.int(this.fixed.id(F_STRTIME, evt.StrTime));
+    this.int(this.fixed.id(F_STRFORMAT, evt.StrTimeFormat));
+    this.int(this.fixed.id(F_STAGE, evt.Stage));
+    this.int(this.needs.raw ? this.fixed.id(F_RAW, evt.Line.Raw) : -1);
     this.pos = 0;
     this.map(evt.Meta);
     if (this.needs.enriched) {
@@ -220,8 +221,8 @@ export class PourRecordWriter {
         const key = SOURCE_ENRICHED_KEYS[i]!;
         const v = evt.Enriched.get(key);
         if (v === undefined) continue;
-        this.int(this.fixed(F_ENRICHED + 2 * i, key));
-        this.int(this.fixed(F_ENRICHED + 2 * i + 1, v));
+        this.int(this.fixed.id(F_ENRICHED + 2 * i, key));
+        this.int(this.fixed.id(F_ENRICHED + 2 * i + 1, v));
         k++;
       }
       this.ints[at] = k;
@@ -255,12 +256,9 @@ export class PourRecordWriter {
     this.ni = this.nf = this.events = this.nr = 0;
     this.strings = [];
     this.ids = new Map();
-    // Ids are per batch: so is the memo.
-    this.lastValue.length = 0;
-    this.lastValueId.length = 0;
-    this.posKey.length = 0;
-    this.posKeyId.length = 0;
-    this.fixedStr.fill(null);
+    this.byKey.clear();
+    this.byPos.clear();
+    this.fixed.clear();
     this.lastSid = null;
     this.lastText = null;
     this.lastClock = null;
@@ -350,14 +348,6 @@ export class PourRecordWriter {
   }
 
   /** sid of `s`, remembering the last string of `slot`: a repeated field value skips the ids Map. */
-  private fixed(slot: number, s: string): number {
-    if (this.fixedStr[slot] === s) return this.fixedId[slot]!;
-    const id = this.sid(s);
-    this.fixedStr[slot] = s;
-    this.fixedId[slot] = id;
-    return id;
-  }
-
   private map(m: StringMap): void {
     this.int(m.size);
     m.forEach(this.pushPair);
