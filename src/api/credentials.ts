@@ -180,6 +180,15 @@ export class Credentials {
     return this.store.credentialsCursor();
   }
 
+  /**
+   * Write transactions committed through this process's store (any table): a plain counter,
+   * so a reader that reads changeCursor() only now and then still sees this process's own
+   * credential writes at once (bouncer-cache.ts).
+   */
+  localWrites(): number {
+    return this.store.localWrites;
+  }
+
   /** Calls `fn` after a bouncer was deleted through this instance (the API's auth cache drops it). */
   onBouncerDeleted(fn: (name: string) => void): () => void {
     this.deleteListeners.add(fn);

@@ -7,10 +7,10 @@
  *
  * The answer is the route's (routes/bouncer-decisions.ts), byte for byte, by doing the same
  * steps with the same functions, in the same order where the order shows: client IP,
- * request counter, API key through the bouncer key cache (403 with the same body), bouncer
- * bookkeeping and its counter, the in-memory lookup (hotLookupBody), ok/ko counter and last_pull
- * (lookupServed), then `writeHead(200, {content-type, content-length})` + `end(body)` as
- * fastify's reply does. test/api/fast-lookup.test.ts compares both paths' raw bytes.
+ * request counter, API key through the bouncer key cache (per connection: findOn; 403 with
+ * the same body), bouncer bookkeeping and its counter, the in-memory lookup (hotLookupBody),
+ * ok/ko counter and last_pull (lookupServed), then `writeHead(200, {content-type,
+ * content-length})` + `end(body)` as fastify's reply does. test/api/fast-lookup.test.ts compares both paths' raw bytes.
  *
  * Everything else falls through to fastify untouched: other methods, paths or query
  * shapes (`?ip=` must be the only parameter, written literally), a body or content
@@ -46,6 +46,8 @@ function okHeadersFor(length: number): Record<string, string> {
   return h;
 }
 const FORBIDDEN_HEADERS = { 'content-type': JSON_TYPE, 'content-length': FORBIDDEN_LENGTH };
+/** The answer without decisions, 'null' (4 bytes): no length to measure. */
+const NULL_HEADERS = okHeadersFor(4);
 
 /**
  * The `ip` value of a `?ip=X` request-target, decoded as fastify's query parser decodes it,
@@ -86,6 +88,7 @@ export function installFastLookup(server: Server, ctx: ApiContext, closing: () =
     const url = req.url;
     const ip = url === undefined ? null : plainIpQuery(url);
     if (ip === null) return fastify(req, res);
+    // node:http has built the headers object already (it checks Host and Expect).
     const headers = req.headers;
     // Bodies and their encodings are fastify's business (its preParsing hook answers 415).
     if (headers['content-encoding'] !== undefined || headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined) return fastify(req, res);
@@ -102,7 +105,7 @@ export function installFastLookup(server: Server, ctx: ApiContext, closing: () =
     const clientIp = clientIpOf(ctx, req.socket.remoteAddress, headers);
     metrics?.request(ROUTE, 'GET');
     const key = headers['x-api-key'];
-    const b = typeof key === 'string' && key !== '' ? ctx.bouncers.find(key) : undefined;
+    const b = typeof key === 'string' && key !== '' ? ctx.bouncers.findOn(req.socket, key) : undefined;
     if (b === undefined) {
       res.writeHead(403, FORBIDDEN_HEADERS);
       res.end(FORBIDDEN_BODY);
@@ -110,8 +113,9 @@ export function installFastLookup(server: Server, ctx: ApiContext, closing: () =
     }
     noteBouncerClient(ctx, b, clientIp, headers['user-agent']);
     metrics?.bouncerRequestOn(b.name, ROUTE, 'GET');
-    lookupServed(ctx, b, body !== 'null', now);
-    res.writeHead(200, okHeadersFor(Buffer.byteLength(body)));
+    const any = body !== 'null';
+    lookupServed(ctx, b, any, now);
+    res.writeHead(200, any ? okHeadersFor(Buffer.byteLength(body)) : NULL_HEADERS);
     res.end(body);
   });
 }

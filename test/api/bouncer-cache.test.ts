@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { BouncerKeyCache } from '../../src/api/auth/bouncer-cache.js';
+import { hashApiKey, hexDigestsEqual } from '../../src/api/auth/api-keys.js';
 import { Credentials } from '../../src/api/credentials.js';
 import { alertFor, decisionFor } from '../decisions/support.js';
 import { Store } from '../../src/decisions/store.js';
@@ -72,6 +73,95 @@ test('cache: a valid key is re-read only when the credentials counter moves (or 
   } finally {
     await h.cleanup();
   }
+});
+
+test('cache: the credentials counter is read at most once per cursorEveryMs, and after every write through this process', async () => {
+  const h = await harness();
+  const other = Store.open(h.dir, { noSync: true }); // stands for another process
+  try {
+    const creds = h.server.ctx.creds;
+    const { key } = await creds.addBouncer('fw');
+    let t = 1000;
+    const cache = new BouncerKeyCache(creds, () => h.store.refresh(), { clock: () => t });
+    assert.equal(cache.find(key)?.name, 'fw');
+    const r0 = cache.cursorReads;
+    for (let i = 0; i < 20; i++) assert.equal(cache.find(key)?.name, 'fw');
+    assert.equal(cache.cursorReads, r0, 'no counter read within the same millisecond');
+    t += 1;
+    cache.find(key);
+    assert.equal(cache.cursorReads, r0 + 1, 'read again once cursorEveryMs passed');
+    // A write transaction through this process's store (even one that moves no credential) forces a read.
+    await h.store.addAlerts([{ alert: alertFor('192.0.2.1'), decisions: [decisionFor('192.0.2.1')] }]);
+    cache.find(key);
+    assert.equal(cache.cursorReads, r0 + 2, 'read again after a local write, same millisecond');
+    // Revoked through this process: refused on the very next lookup, clock unchanged.
+    await creds.deleteBouncer('fw');
+    await creds.addBouncer('fw', { key: 'another-key-0123456789abcdef0123' });
+    assert.equal(cache.find(key), undefined, 'a local re-key is seen at once');
+    const { key: k2 } = await creds.addBouncer('fw2');
+    assert.equal(cache.find(k2)?.name, 'fw2');
+    // Another process's deletion: seen as soon as the counter is read again (1 ms later at most).
+    assert.equal(await new Credentials(other).deleteBouncer('fw2'), true);
+    h.store.refresh();
+    assert.equal(cache.find(k2)?.name, 'fw2', 'within the same millisecond the last counter read stands');
+    t += 1;
+    assert.equal(cache.find(k2), undefined, 'refused once the counter is read again');
+    // cursorEveryMs 0: a read on every lookup.
+    const { key: k3 } = await creds.addBouncer('fw3');
+    const every = new BouncerKeyCache(creds, () => h.store.refresh(), { clock: () => t, cursorEveryMs: 0 });
+    every.find(k3);
+    const e0 = every.cursorReads;
+    for (let i = 0; i < 5; i++) every.find(k3);
+    assert.equal(every.cursorReads, e0 + 5);
+  } finally {
+    await other.close();
+    await h.cleanup();
+  }
+});
+
+test('cache: findOn remembers each connection\'s last key and hash, and never lets one key stand for another', async () => {
+  const h = await harness();
+  try {
+    const creds = h.server.ctx.creds;
+    const { key: a } = await creds.addBouncer('a');
+    const { key: b } = await creds.addBouncer('b');
+    const cache = new BouncerKeyCache(creds, () => h.store.refresh());
+    const conn1 = {};
+    const conn2 = {};
+    for (let i = 0; i < 3; i++) {
+      assert.equal(cache.findOn(conn1, a)?.name, 'a');
+      assert.equal(cache.findOn(conn2, b)?.name, 'b');
+    }
+    // Same connection, other keys: a different valid key, a wrong key of the same length, a
+    // prefix, an empty key, then the first key again.
+    assert.equal(cache.findOn(conn1, b)?.name, 'b');
+    assert.equal(cache.findOn(conn1, a.slice(0, -1) + (a.endsWith('0') ? '1' : '0')), undefined);
+    assert.equal(cache.findOn(conn1, a.slice(0, 8)), undefined);
+    assert.equal(cache.findOn(conn1, ''), undefined);
+    assert.equal(cache.findOn(conn1, a)?.name, 'a');
+    // Without a connection object the key is simply hashed.
+    assert.equal(cache.findOn(undefined, b)?.name, 'b');
+    assert.equal(cache.findOn(null, 'nope'), undefined);
+    // A remembered key is still checked against the store's state: deleted, it is refused.
+    await creds.deleteBouncer('a');
+    assert.equal(cache.findOn(conn1, a), undefined);
+    assert.equal(cache.findOn(conn2, b)?.name, 'b');
+  } finally {
+    await h.cleanup();
+  }
+});
+
+test('hexDigestsEqual: equal only for identical strings, whatever the lengths', () => {
+  const d = hashApiKey('k');
+  assert.equal(hexDigestsEqual(d, d.slice()), true);
+  assert.equal(hexDigestsEqual(d, hashApiKey('k2')), false);
+  assert.equal(hexDigestsEqual(d, d.slice(0, -1) + (d.endsWith('0') ? '1' : '0')), false);
+  assert.equal(hexDigestsEqual(d, d.slice(0, 64)), false, 'a prefix is not equal');
+  assert.equal(hexDigestsEqual(d.slice(0, 64), d), false);
+  assert.equal(hexDigestsEqual(d, d + d), false, 'a repetition is not equal');
+  assert.equal(hexDigestsEqual(d, ''), false);
+  assert.equal(hexDigestsEqual('', ''), true);
+  assert.equal(hexDigestsEqual('', d), false);
 });
 
 test('cache: deleting through this process refuses the key at once; size is bounded', async () => {
@@ -208,6 +298,15 @@ test('GET /v1/decisions?ip= hot path writes the same bytes as the general path (
       if (hot.status === 200 && hot.body !== 'null') hits++;
     }
     assert.equal(hits, 6, 'the cases cover hits, multi-decision answers, misses and a simulated-only address');
+    // Later, every hit again: the memo of the text after the duration (listBody) is reused,
+    // the duration is not.
+    h.clock.advance(61_001);
+    for (const ip of cases) {
+      const q = `ip=${encodeURIComponent(ip)}`;
+      assert.deepEqual(await get(q), await get(`${q}&contains=true`), `ip=${ip}, 61 s later`);
+    }
+    assert.equal((JSON.parse((await get('ip=10.1.2.3')).body) as { duration: string }[])[1]!.duration, '1h58m59.499s');
+    h.clock.advance(-61_001);
     const two = JSON.parse((await get('ip=10.1.2.3')).body) as { value: string; scenario: string; duration: string }[];
     assert.deepEqual(two.map((d) => d.value), ['10.1.0.0/16', '10.1.2.3']);
     assert.equal(two[1]!.scenario, odd);

@@ -26,3 +26,15 @@ export function digestsEqual(a: string, b: string | Buffer): boolean {
   }
   return timingSafeEqual(ba, bb);
 }
+
+/**
+ * Constant-time equality of two hex digest strings without allocating (the cached path of
+ * every bouncer request, auth/bouncer-cache.ts): every character of `a` is compared, with
+ * no branch on the data; a length mismatch is folded into the result, not returned early.
+ */
+export function hexDigestsEqual(a: string, b: string): boolean {
+  const n = b.length;
+  let diff = a.length ^ n;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ (n === 0 ? 0 : b.charCodeAt(i % n));
+  return diff === 0;
+}

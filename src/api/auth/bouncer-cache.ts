@@ -7,20 +7,32 @@
  * (so lookup timing depends on the hash, not on how much of a real key was guessed) and the
  * stored digest is still compared in constant time. Only successes are cached: a wrong key
  * always takes the store path, so a brute force cannot grow the map or tell cached from
- * uncached keys apart by timing.
+ * uncached keys apart by timing. The per-connection memo (findOn, below) holds the key a
+ * connection last presented, only as long as that connection lives, and compares the next
+ * one with it in constant time: what its timing can tell a client is whether it sent the
+ * same key as the previous request on its own connection.
  *
  * Freshness: every credential write (add, delete, key or revocation change), by any process,
  * bumps the store's credentials counter in the same transaction (Credentials.changeCursor).
- * Each lookup compares that counter with the one its entry was read at: one small LMDB get
- * (~0.3 µs measured under load; lmdb-js renews its read snapshot every event-loop turn), so
- * a bouncer deleted by another process (`palisade bouncers delete --data-dir S`) is refused
- * from the next request on, as CrowdSec does by reading its database. One deleted through this
- * process is also dropped at once (`Credentials.onBouncerDeleted`). A moved counter only
- * makes each entry re-read its own record once; bookkeeping writes (last pull, user agent)
- * do not move it. `maxAgeMs` (default 60 s) is a backstop on top.
+ * Each lookup compares that counter with the one its entry was read at, so a bouncer deleted
+ * by another process (`palisade bouncers delete --data-dir S`) is refused from its next
+ * request on (one arriving more than ~1–2 ms after the commit), as CrowdSec does by reading
+ * its database. The counter itself is read from LMDB at most once per `cursorEveryMs` (1 ms)
+ * and whenever this process wrote to the store: lmdb-js keeps its read snapshot for ~1 ms
+ * anyway (it is renewed on a 0 ms timer, not per event-loop turn), so a read per request
+ * bought little freshness, and under load it cost ~5 µs of the request (the first read after
+ * each renewal renews the snapshot and arms a timer; bench/RESULTS-lapi.md). One deleted
+ * through this process is also dropped at once (`Credentials.onBouncerDeleted`). A moved
+ * counter only makes each entry re-read its own record once; bookkeeping writes (last pull,
+ * user agent) do not move it. `maxAgeMs` (default 60 s) is a backstop on top.
+ *
+ * Per connection (`findOn`), the last key presented and its hash are remembered, so a
+ * bouncer's keep-alive connection does not hash the same key on every request: the key is
+ * compared with the remembered one in constant time, and the hash then goes through the same
+ * map, counter and digest checks as a freshly computed one.
  */
 import type { BouncerRecord, Credentials } from '../credentials.js';
-import { digestsEqual, hashApiKey } from './api-keys.js';
+import { hashApiKey, hexDigestsEqual } from './api-keys.js';
 
 export interface BouncerCacheOptions {
   /** How long a cached record is trusted at most before it is re-read even though the
@@ -30,12 +42,19 @@ export interface BouncerCacheOptions {
   maxEntries?: number;
   /** Monotonic clock in ms (injectable for tests); default performance.now. */
   clock?: () => number;
+  /** The credentials counter is read from the store at most this often (ms; default 1), and
+   *  after every write through this process's store. 0: on every lookup. */
+  cursorEveryMs?: number;
+}
+
+/** A connection's last presented key and its hash (findOn). */
+interface KeyMemo {
+  key: string;
+  hash: string;
 }
 
 interface Entry {
   rec: BouncerRecord;
-  /** rec.keyHash as bytes, for the constant-time comparison. */
-  digest: Buffer;
   checkedAt: number;
   /** Credentials counter of the snapshot `rec` was read from. */
   cursor: number;
@@ -46,14 +65,23 @@ export class BouncerKeyCache {
   private readonly maxAgeMs: number;
   private readonly maxEntries: number;
   private readonly clock: () => number;
+  private readonly cursorEveryMs: number;
+  /** The credentials counter as last read, when (clock) and after how many local writes. */
+  private cursor = 0;
+  private cursorAt = -Infinity;
+  private cursorWrites = -1;
+  private readonly memos = new WeakMap<object, KeyMemo>();
   /** Store reads done (misses and revalidations), for tests and the bench. */
   storeReads = 0;
+  /** Credentials-counter reads done, for tests. */
+  cursorReads = 0;
 
   /** `refresh` moves the store's read snapshot forward before a store read. */
   constructor(private readonly creds: Credentials, private readonly refresh: () => void, opts: BouncerCacheOptions = {}) {
     this.maxAgeMs = opts.maxAgeMs ?? 60_000;
     this.maxEntries = opts.maxEntries ?? 10_000;
     this.clock = opts.clock ?? (() => performance.now());
+    this.cursorEveryMs = opts.cursorEveryMs ?? 1;
     creds.onBouncerDeleted((name) => this.forget(name));
   }
 
@@ -67,20 +95,61 @@ export class BouncerKeyCache {
    * update its bookkeeping fields (ip, user agent, lastPull) after persisting them.
    */
   find(key: string): BouncerRecord | undefined {
-    const hash = hashApiKey(key);
+    return this.findHashed(hashApiKey(key));
+  }
+
+  /**
+   * find(key) for a request on connection `conn` (any object living as long as the
+   * connection, e.g. its socket): the key's hash is remembered per connection, so a
+   * keep-alive bouncer's requests hash their key once. The presented key is compared with the
+   * remembered one in constant time (hexDigestsEqual works on any string); a different key
+   * is hashed and remembered instead.
+   */
+  findOn(conn: object | null | undefined, key: string): BouncerRecord | undefined {
+    // No connection object (a synthetic request): nothing to remember the key on.
+    if (typeof conn !== 'object' || conn === null) return this.find(key);
+    let m = this.memos.get(conn);
+    // Only a key as long as the remembered one can be it; the length is not secret (every
+    // bouncer key is 32 hex characters).
+    if (m === undefined || m.key.length !== key.length || !hexDigestsEqual(key, m.key)) {
+      m = { key, hash: hashApiKey(key) };
+      this.memos.set(conn, m);
+    }
+    return this.findHashed(m.hash);
+  }
+
+  /** find() for a key already hashed with hashApiKey. */
+  private findHashed(hash: string): BouncerRecord | undefined {
     const e = this.byHash.get(hash);
-    if (e !== undefined && e.cursor === this.creds.changeCursor() && this.clock() - e.checkedAt < this.maxAgeMs && digestsEqual(hash, e.digest)) return e.rec;
+    if (e !== undefined) {
+      const t = this.clock();
+      if (e.cursor === this.currentCursor(t) && t - e.checkedAt < this.maxAgeMs && hexDigestsEqual(hash, e.rec.keyHash)) return e.rec;
+    }
     this.refresh();
     this.storeReads++;
     // Counter and record from the same snapshot: a change committed after this read moves
     // the counter past `cursor`, so the entry cannot outlive it.
-    const cursor = this.creds.changeCursor();
+    const cursor = this.readCursor(this.clock());
     const rec = this.creds.findBouncerByHash(hash);
     if (e !== undefined) this.byHash.delete(hash);
     if (rec === undefined) return undefined;
-    this.byHash.set(hash, { rec, digest: Buffer.from(rec.keyHash, 'utf8'), checkedAt: this.clock(), cursor });
+    this.byHash.set(hash, { rec, checkedAt: this.clock(), cursor });
     if (this.byHash.size > this.maxEntries) this.byHash.delete(this.byHash.keys().next().value!);
     return rec;
+  }
+
+  /** The credentials counter, read again when cursorEveryMs passed or this process wrote. */
+  private currentCursor(t: number): number {
+    if (t - this.cursorAt >= this.cursorEveryMs || this.creds.localWrites() !== this.cursorWrites || this.cursorEveryMs <= 0) return this.readCursor(t);
+    return this.cursor;
+  }
+
+  private readCursor(t: number): number {
+    this.cursorWrites = this.creds.localWrites();
+    this.cursor = this.creds.changeCursor();
+    this.cursorAt = t;
+    this.cursorReads++;
+    return this.cursor;
   }
 
   /** Drops the entries of bouncer `name` (deleted through this process). */
@@ -90,5 +159,6 @@ export class BouncerKeyCache {
 
   clear(): void {
     this.byHash.clear();
+    this.cursorAt = -Infinity;
   }
 }

@@ -65,7 +65,7 @@ export function bouncerAuth(ctx: ApiContext): CallbackHook {
       }
       const key = req.headers['x-api-key'];
       if (typeof key !== 'string' || key === '') throw Errors.forbidden();
-      b = ctx.bouncers.find(key);
+      b = ctx.bouncers.findOn(req.raw.socket, key);
       if (!b) throw Errors.forbidden();
       admitBouncer(ctx, req, b);
     } catch (e) {

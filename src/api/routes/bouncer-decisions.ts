@@ -11,7 +11,7 @@ import { bouncerAuth } from '../auth/hooks.js';
 import { Errors } from '../errors.js';
 import { decisionListOut, streamOut } from '../schemas.js';
 import { streamDelta } from '../stream.js';
-import { bouncerDecision } from '../views.js';
+import { bouncerDecision, remaining } from '../views.js';
 
 /** last_pull of GET /v1/decisions is written at most this often (a write per lookup would cost an fsync). */
 const LAST_PULL_EVERY_MS = 60_000;
@@ -38,9 +38,33 @@ function ipOnlyFilter(q: Record<string, unknown>): DecisionFilter | null {
 /** The answer's bytes without the schema serializer: the views carry Go's key order, so the bytes are the same. */
 function listBody(list: readonly DecisionRecord[], now: number): string {
   if (list.length === 0) return 'null';
-  if (list.length === 1) return '[' + JSON.stringify(bouncerDecision(list[0]!, now)) + ']';
-  return JSON.stringify(list.map((d) => bouncerDecision(d, now)));
+  if (list.length === 1) return '[' + decisionJson(list[0]!, now) + ']';
+  let out = '[' + decisionJson(list[0]!, now);
+  for (let i = 1; i < list.length; i++) out += ',' + decisionJson(list[i]!, now);
+  return out + ']';
 }
+
+/**
+ * JSON.stringify(bouncerDecision(d, now)) without building the view each time: only the
+ * duration changes with `now`, so the text after it is kept per record (keyed by id and
+ * checked by identity, so a record replaced in the active set is serialized afresh).
+ * Bounded: the memo is emptied when it reaches TAIL_MEMO_MAX entries.
+ */
+function decisionJson(d: DecisionRecord, now: number): string {
+  const memo = tails.get(d.id);
+  // Go's duration text (digits, '.', '-', h m s µ n u) needs no JSON escaping.
+  if (memo !== undefined && memo.rec === d) return '{"duration":"' + remaining(d.until, now) + '"' + memo.tail;
+  const view = bouncerDecision(d, now);
+  const json = JSON.stringify(view);
+  const head = '{"duration":' + JSON.stringify(view.duration);
+  if (d.id !== 0 && json.startsWith(head)) {
+    if (tails.size >= TAIL_MEMO_MAX) tails.clear();
+    tails.set(d.id, { rec: d, tail: json.slice(head.length) });
+  }
+  return json;
+}
+const TAIL_MEMO_MAX = 4096;
+const tails = new Map<number, { rec: DecisionRecord; tail: string }>();
 
 /**
  * The hot path of `GET /v1/decisions` (a live bouncer asking about one address, `?ip=X`
