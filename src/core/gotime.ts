@@ -837,12 +837,39 @@ let lastRfcTime: GoTime | null = null;
 const rfcScratch = newFields();
 
 /**
+ * The parse of `s` when it is `last` (parsed as `t`) with other whole seconds, else null.
+ * Log times move a second at a time: the date, hour, minute, fraction and zone are the same
+ * text, so the result is `t` moved by the difference of seconds. In a successful parse of
+ * this layout the seconds are characters 17-18 whenever character 13 and 16 are ':' with
+ * two digits before each (year, month, day, minute and second take fixed widths; only the
+ * hour may have one digit, and then 13 is a minute digit); 00-59 are the seconds accepted.
+ */
+function nextSecond(s: string, last: string, t: GoTime): GoTime | null {
+  const n = s.length;
+  if (n !== last.length || n < 20) return null;
+  if (last.charCodeAt(13) !== 58 || last.charCodeAt(16) !== 58) return null;
+  const d1 = s.charCodeAt(17) - 48;
+  const d2 = s.charCodeAt(18) - 48;
+  if (d1 < 0 || d1 > 5 || d2 < 0 || d2 > 9) return null;
+  for (let i = 0; i < 17; i++) if (s.charCodeAt(i) !== last.charCodeAt(i)) return null;
+  for (let i = 19; i < n; i++) if (s.charCodeAt(i) !== last.charCodeAt(i)) return null;
+  const was = (last.charCodeAt(17) - 48) * 10 + (last.charCodeAt(18) - 48);
+  return { unixSec: t.unixSec + (d1 * 10 + d2 - was), nsec: t.nsec, offsetSec: t.offsetSec, zoneName: t.zoneName };
+}
+
+/**
  * Parses RFC3339 / RFC3339Nano text (a fraction is accepted after the seconds). The result
  * may be the object returned for the previous call (same text): callers must not mutate it
  * (nothing in this module does; addNs, addDate, ... build new times).
  */
 export function parseRFC3339(s: string): GoTime | null {
   if (s === lastRfcText) return lastRfcTime;
+  const next = lastRfcTime !== null ? nextSecond(s, lastRfcText!, lastRfcTime) : null;
+  if (next !== null) {
+    lastRfcText = s;
+    lastRfcTime = next;
+    return next;
+  }
   const t = parseFieldsInto(RFC3339_LAYOUT, s, rfcScratch) ? fieldsToTime(rfcScratch) : null;
   lastRfcText = s;
   lastRfcTime = t;

@@ -48,6 +48,103 @@ export interface MapRead {
   readonly key: string;
 }
 
+/**
+ * `evt.Parsed.k` / `evt.Meta.k` / `evt.Enriched.k`, the commonest reads of all: one closure
+ * per map with fixed property names, so that each site loads `env.evt` and the map as named
+ * properties (the generic fused read indexes env and the event by a variable name, a keyed
+ * load that goes megamorphic once several maps are read). Same values as the generic
+ * closure, which handles every other case.
+ */
+function evtMapRead(field: string, k: string, slow: Fn): Fn | null {
+  type Holder = { Parsed?: unknown; Meta?: unknown; Enriched?: unknown } | null | undefined;
+  switch (field) {
+    case 'Parsed':
+      return (env, it) => {
+        const o = env.evt as Holder;
+        if (o !== null && o !== undefined) {
+          const m = o.Parsed;
+          if (m instanceof Map) {
+            const v = (m as Map<string, unknown>).get(k);
+            return v === undefined ? '' : v;
+          }
+        }
+        return slow(env, it);
+      };
+    case 'Meta':
+      return (env, it) => {
+        const o = env.evt as Holder;
+        if (o !== null && o !== undefined) {
+          const m = o.Meta;
+          if (m instanceof Map) {
+            const v = (m as Map<string, unknown>).get(k);
+            return v === undefined ? '' : v;
+          }
+        }
+        return slow(env, it);
+      };
+    case 'Enriched':
+      return (env, it) => {
+        const o = env.evt as Holder;
+        if (o !== null && o !== undefined) {
+          const m = o.Enriched;
+          if (m instanceof Map) {
+            const v = (m as Map<string, unknown>).get(k);
+            return v === undefined ? '' : v;
+          }
+        }
+        return slow(env, it);
+      };
+    default:
+      return null;
+  }
+}
+
+const EQ = 0, NE = 1, IN = 2, NOT_IN = 3;
+
+/**
+ * `evt.Meta.k == 'lit'` / `!=` / `in [literals]` / `not in`, the usual filter and static
+ * tests: the map read of evtMapRead and the test in one closure (no call per operand).
+ * `read` is the operand's own closure, used for every case the direct read does not cover,
+ * so results are those of the two-closure form.
+ */
+function evtMapTest(r: MapRead, op: number, kv: unknown, set: Set<unknown> | null, read: Fn): Fn | null {
+  if (r.root !== 'evt') return null;
+  const k = r.key;
+  const test = (v: unknown): boolean => (op === EQ ? v === kv : op === NE ? v !== kv : op === IN ? set!.has(v) : !set!.has(v));
+  type Holder = { Parsed?: unknown; Meta?: unknown; Enriched?: unknown } | null | undefined;
+  switch (r.field) {
+    case 'Parsed':
+      return (env, it) => {
+        const o = env.evt as Holder;
+        const m = o !== null && o !== undefined ? o.Parsed : undefined;
+        if (!(m instanceof Map)) return test(read(env, it));
+        const got = (m as Map<string, unknown>).get(k);
+        const v = got === undefined ? '' : got;
+        return op === EQ ? v === kv : op === NE ? v !== kv : op === IN ? set!.has(v) : !set!.has(v);
+      };
+    case 'Meta':
+      return (env, it) => {
+        const o = env.evt as Holder;
+        const m = o !== null && o !== undefined ? o.Meta : undefined;
+        if (!(m instanceof Map)) return test(read(env, it));
+        const got = (m as Map<string, unknown>).get(k);
+        const v = got === undefined ? '' : got;
+        return op === EQ ? v === kv : op === NE ? v !== kv : op === IN ? set!.has(v) : !set!.has(v);
+      };
+    case 'Enriched':
+      return (env, it) => {
+        const o = env.evt as Holder;
+        const m = o !== null && o !== undefined ? o.Enriched : undefined;
+        if (!(m instanceof Map)) return test(read(env, it));
+        const got = (m as Map<string, unknown>).get(k);
+        const v = got === undefined ? '' : got;
+        return op === EQ ? v === kv : op === NE ? v !== kv : op === IN ? set!.has(v) : !set!.has(v);
+      };
+    default:
+      return null;
+  }
+}
+
 /** Error raised by the checker; index.ts turns it into a LoadError with positions. */
 export class CheckError extends Error {
   constructor(readonly code: LoadErrorCode, message: string, readonly pos: number) {
@@ -241,6 +338,8 @@ export class Compiler {
     const k = key;
     if (fields.length === 1 && k !== undefined) {
       const f0 = fields[0];
+      const direct = root === 'evt' ? evtMapRead(f0, k, slow) : null;
+      if (direct !== null) return { read: { root, field: f0, key: k }, fn: direct, t };
       return {
         read: { root, field: f0, key: k },
         fn: (env, it) => {
@@ -558,6 +657,8 @@ export class Compiler {
         if (lt === rtk && (lt === 'string' || lt === 'bool' || lt === 'int') || (isNumber(l.t) && isNumber(r.t))) {
           if (r.k) {
             const kv = r.k.v;
+            const fused = l.read ? evtMapTest(l.read, neg ? NE : EQ, kv, null, lf) : null;
+            if (fused !== null) return { fn: fused, t: BOOL };
             return { fn: neg ? (env, it) => lf(env, it) !== kv : (env, it) => lf(env, it) === kv, t: BOOL };
           }
           return { fn: neg ? (env, it) => lf(env, it) !== rf(env, it) : (env, it) => lf(env, it) === rf(env, it), t: BOOL };
@@ -651,6 +752,8 @@ export class Compiler {
     // A literal list of primitives becomes a Set built once (the hub's `x in ['a', 'b']`).
     if (this.optimize && r.k && Array.isArray(r.k.v) && r.k.v.every((x) => typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean')) {
       const set = new Set(r.k.v as unknown[]);
+      const fused = l.read ? evtMapTest(l.read, neg ? NOT_IN : IN, null, set, lf) : null;
+      if (fused !== null) return { fn: fused, t: BOOL };
       return { fn: neg ? (env, it) => !set.has(lf(env, it)) : (env, it) => set.has(lf(env, it)), t: BOOL };
     }
     return { fn: neg ? (env, it) => !rt.inOp(lf(env, it), rf(env, it)) : (env, it) => rt.inOp(lf(env, it), rf(env, it)), t: BOOL };

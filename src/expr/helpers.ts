@@ -48,8 +48,16 @@ const warnOf = (ctx: HelperContext) => ctx.warn ?? (() => {});
 
 /** Go strings.ToUpper/ToLower map rune by rune; JS special-cases like ß -> SS are not applied. */
 function caseMap(s: string, upper: boolean): string {
-  // eslint-disable-next-line no-control-regex
-  if (/^[\x00-\x7f]*$/.test(s)) return upper ? s.toUpperCase() : s.toLowerCase();
+  // ASCII (the usual case: file extensions, paths): the string itself when no letter changes
+  // (no copy), else the built-in mapping, which is exact for ASCII.
+  let ascii = true;
+  let same = true;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) { ascii = false; break; }
+    if (upper ? c >= 97 && c <= 122 : c >= 65 && c <= 90) same = false;
+  }
+  if (ascii) return same ? s : upper ? s.toUpperCase() : s.toLowerCase();
   let out = '';
   for (const ch of s) {
     const m = upper ? ch.toUpperCase() : ch.toLowerCase();

@@ -15,13 +15,23 @@ const PURE_CALLS = new Set([
   'PathUnescape', 'QueryUnescape', 'PathEscape', 'QueryEscape', 'ParseUri', 'Atof', 'Sprintf',
 ]);
 
+/**
+ * The pure helpers that never warn (data-file and XML/JSON helpers report bad input or a
+ * missing file per evaluation): a memo that skips evaluations changes nothing observable.
+ */
+export const QUIET_CALLS: ReadonlySet<string> = new Set(['len', 'all', 'none', 'any', 'one', 'filter', 'map', 'count', 'Upper', 'Lower']);
+
 /** One field a filter reads: a map key, or a string field. */
 export type FieldRead =
   | { kind: 'map'; map: EvtMap; key: string }
   | { kind: 'field'; path: readonly string[] };
 
-/** The fields a pure filter reads (sorted, distinct), or null when it is not provably pure. */
-export function pureInputs(source: string): FieldRead[] | null {
+/**
+ * The fields a pure filter reads (sorted, distinct), or null when it is not provably pure.
+ * `calls`: the helpers allowed (default every pure one; QUIET_CALLS for memos that must not
+ * drop warnings).
+ */
+export function pureInputs(source: string, calls: ReadonlySet<string> = PURE_CALLS): FieldRead[] | null {
   let ast: Node;
   try {
     ast = parse(source);
@@ -29,18 +39,18 @@ export function pureInputs(source: string): FieldRead[] | null {
     return null;
   }
   const reads = new Map<string, FieldRead>();
-  if (!visit(ast, reads)) return null;
+  if (!visit(ast, reads, calls)) return null;
   return [...reads.keys()].sort().map((k) => reads.get(k)!);
 }
 
-function visit(n: Node, reads: Map<string, FieldRead>): boolean {
+function visit(n: Node, reads: Map<string, FieldRead>, calls: ReadonlySet<string>): boolean {
   switch (n.kind) {
     case 'nil': case 'bool': case 'int': case 'float': case 'string': case 'pointer':
       return true;
     case 'array':
-      return n.items.every((x) => visit(x, reads));
+      return n.items.every((x) => visit(x, reads, calls));
     case 'map':
-      return n.entries.every((e) => visit(e.key, reads) && visit(e.value, reads));
+      return n.entries.every((e) => visit(e.key, reads, calls) && visit(e.value, reads, calls));
     case 'ident':
       return false; // a bare `evt` (or any other name) may go anywhere
     case 'member': case 'index': {
@@ -50,23 +60,23 @@ function visit(n: Node, reads: Map<string, FieldRead>): boolean {
         return true;
       }
       // `#.field`, `x[i]` on values computed from allowed reads.
-      if (n.kind === 'member') return n.object.kind !== 'ident' && visit(n.object, reads);
-      return n.object.kind !== 'ident' && visit(n.object, reads) && visit(n.index, reads);
+      if (n.kind === 'member') return n.object.kind !== 'ident' && visit(n.object, reads, calls);
+      return n.object.kind !== 'ident' && visit(n.object, reads, calls) && visit(n.index, reads, calls);
     }
     case 'slice':
-      return visit(n.object, reads) && (n.from === null || visit(n.from, reads)) && (n.to === null || visit(n.to, reads));
+      return visit(n.object, reads, calls) && (n.from === null || visit(n.from, reads, calls)) && (n.to === null || visit(n.to, reads, calls));
     case 'call':
-      return PURE_CALLS.has(n.callee) && n.args.every((a) => visit(a, reads));
+      return calls.has(n.callee) && n.args.every((a) => visit(a, reads, calls));
     case 'closure':
-      return visit(n.body, reads);
+      return visit(n.body, reads, calls);
     case 'method':
       return false;
     case 'unary':
-      return visit(n.operand, reads);
+      return visit(n.operand, reads, calls);
     case 'binary':
-      return visit(n.left, reads) && visit(n.right, reads);
+      return visit(n.left, reads, calls) && visit(n.right, reads, calls);
     case 'cond':
-      return visit(n.test, reads) && visit(n.then, reads) && visit(n.else, reads);
+      return visit(n.test, reads, calls) && visit(n.then, reads, calls) && visit(n.else, reads, calls);
     default:
       return false;
   }

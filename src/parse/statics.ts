@@ -10,6 +10,7 @@ import { internKey, type PEvent } from '../core/event.js';
 import { runErrorMessage, type MapRead } from '../expr/index.js';
 import type { Static } from './types.js';
 import { parse } from '../expr/parser.js';
+import { pureInputs, QUIET_CALLS } from '../expr/pure-inputs.js';
 import { EVT_STRING_FIELDS, LINE_STRING_FIELDS, evtPath, type EvtStringField, type LineStringField } from '../expr/evt-field.js';
 import type { ParseRuntime } from './runtime.js';
 
@@ -108,23 +109,50 @@ function writerFor(s: Static): Writer {
   }
 }
 
-type MapField = 'Parsed' | 'Meta' | 'Enriched';
-
 /**
  * `expression: evt.Parsed.x` (or Meta / Enriched): read the map directly. The compiled
  * expression reads env.evt's map at the key, "" when absent, and a static skips "": the
  * same as one Map.get here. The environment is always { evt } with a PEvent, whose string
  * maps are never missing, so the expression's other cases (nil, non-map) cannot occur.
  */
-function mapCopy(read: MapRead, write: Writer, keepEmpty: boolean): StaticsRunner | null {
+function mapCopy(read: MapRead, s: Static, write: Writer, keepEmpty: boolean): StaticsRunner | null {
   if (read.root !== 'evt' || keepEmpty) return null;
-  if (read.field !== 'Parsed' && read.field !== 'Meta' && read.field !== 'Enriched') return null;
-  const field: MapField = read.field;
   const key = internKey(read.key);
-  return (evt, env, rt) => {
-    const v = env.evt[field].get(key);
-    if (v !== undefined && v !== '') write(evt, v, rt);
+  // The commonest static of all (`meta: x` + `expression: evt.Parsed.y`): the read and the
+  // write by named properties (a keyed `env.evt[field]` load went megamorphic), and a
+  // Meta/Parsed/Enriched target written here rather than by the generic writer closure.
+  const to = targetOf(s);
+  const tkey = internKey(s.key);
+  const put = (evt: PEvent, v: string, rt: ParseRuntime): void => {
+    if (to === 0) evt.Meta.set(tkey, v);
+    else if (to === 1) evt.Parsed.set(tkey, v);
+    else if (to === 2) evt.Enriched.set(tkey, v);
+    else write(evt, v, rt);
   };
+  switch (read.field) {
+    case 'Parsed':
+      return (evt, env, rt) => {
+        const v = env.evt.Parsed.get(key);
+        if (v !== undefined && v !== '') put(evt, v, rt);
+      };
+    case 'Meta':
+      return (evt, env, rt) => {
+        const v = env.evt.Meta.get(key);
+        if (v !== undefined && v !== '') put(evt, v, rt);
+      };
+    case 'Enriched':
+      return (evt, env, rt) => {
+        const v = env.evt.Enriched.get(key);
+        if (v !== undefined && v !== '') put(evt, v, rt);
+      };
+    default:
+      return null;
+  }
+}
+
+/** The string map a static writes into: 0 Meta, 1 Parsed, 2 Enriched, -1 another target. */
+function targetOf(s: Static): number {
+  return s.kind === 'meta' ? 0 : s.kind === 'parsed' ? 1 : s.kind === 'enriched' ? 2 : -1;
 }
 
 /**
@@ -174,16 +202,57 @@ function compileStatic(s: Static): StaticsRunner | null {
   if (s.value !== null) {
     const value = s.value;
     if (value === '' && !keepEmpty) return null;
-    return (evt, _env, rt) => write(evt, value, rt);
+    const key = internKey(s.key);
+    switch (targetOf(s)) {
+      case 0: return (evt) => { evt.Meta.set(key, value); };
+      case 1: return (evt) => { evt.Parsed.set(key, value); };
+      case 2: return (evt) => { evt.Enriched.set(key, value); };
+      default: return (evt, _env, rt) => write(evt, value, rt);
+    }
   }
   const expr = s.expr!;
-  const direct = expr.mapRead ? mapCopy(expr.mapRead, write, keepEmpty) : fieldCopy(expr.source, write, keepEmpty);
+  const direct = expr.mapRead ? mapCopy(expr.mapRead, s, write, keepEmpty) : fieldCopy(expr.source, write, keepEmpty);
   if (direct) return direct;
   const source = expr.source;
   // The raw closure skips run()'s wrapper; errors get the message run() would have given.
   const raw = expr.fn;
   const fn = raw ?? ((env: { evt: PEvent }) => expr.run(env));
   const message = raw ? (e: unknown) => runErrorMessage(e, source) : (e: unknown) => (e as Error).message;
+  const inputs = memoInputs(source);
+  if (inputs !== null) {
+    // A pure function of one or two map entries: the last inputs and their string result
+    // (consecutive lines repeat them: an empty timestamp8601, the same extension, status...).
+    // Errors and results that warn or drop the event are never remembered.
+    const [a, b] = inputs;
+    let lastA: string | null = null;
+    let lastB = '';
+    let lastOut = '';
+    return (evt, env, rt) => {
+      const va = a(env.evt);
+      const vb = b === undefined ? '' : b(env.evt);
+      let value: string;
+      if (va === lastA && vb === lastB) value = lastOut;
+      else {
+        let v: unknown;
+        try {
+          v = fn(env, null);
+        } catch (e) {
+          rt.counters.staticErrors++;
+          rt.warn(`${s.where}: ${message(e)}`);
+          return;
+        }
+        value = typeof v === 'string' ? v : toStaticString(v, s, rt);
+        // Strings and integers (`len(...)`) convert without a warning: remembered.
+        if (typeof v === 'string' || (typeof v === 'number' && Number.isInteger(v))) {
+          lastOut = value;
+          lastA = va;
+          lastB = vb;
+        }
+      }
+      if (value === '' && !keepEmpty) return;
+      write(evt, value, rt);
+    };
+  }
   return (evt, env, rt) => {
     let v: unknown;
     try {
@@ -197,6 +266,30 @@ function compileStatic(s: Static): StaticsRunner | null {
     if (value === '' && !keepEmpty) return;
     write(evt, value, rt);
   };
+}
+
+type EntryRead = (evt: PEvent) => string;
+
+/**
+ * The entry reads of an expression that is a pure function of one or two string-map
+ * entries and calls no helper that warns (expr/pure-inputs.ts), else null. A missing entry
+ * reads as "", as in the expression.
+ */
+function memoInputs(source: string): [EntryRead, EntryRead?] | null {
+  const reads = pureInputs(source, QUIET_CALLS);
+  if (reads === null || reads.length === 0 || reads.length > 2) return null;
+  const out: EntryRead[] = [];
+  for (const r of reads) {
+    if (r.kind !== 'map') return null;
+    const key = internKey(r.key);
+    switch (r.map) {
+      case 'Parsed': out.push((evt) => evt.Parsed.get(key) ?? ''); break;
+      case 'Meta': out.push((evt) => evt.Meta.get(key) ?? ''); break;
+      case 'Enriched': out.push((evt) => evt.Enriched.get(key) ?? ''); break;
+      case 'Labels': out.push((evt) => evt.Line.Labels.get(key) ?? ''); break;
+    }
+  }
+  return [out[0]!, out[1]];
 }
 
 const NOTHING: StaticsRunner = () => {};

@@ -146,6 +146,7 @@ export class PourRecordWriter {
   private readonly fixed = new LastIds((s) => this.sid(s));
   /** Position of the next map entry (byPos). */
   private pos = 0;
+  private env: { evt: PEvent } | null = null;
   private lastSid: string | null = null;
   private lastSidId = -1;
   private readonly pushPair = (v: string, k: string): void => {
@@ -179,7 +180,9 @@ export class PourRecordWriter {
     this.int(clock.zoneName === null ? -1 : this.fixed.id(F_ZONE, clock.zoneName));
     this.float(clock.unixSec);
     if (n === 0) return;
-    const env = { evt };
+    // distinct / cancel_on read the event through an environment: one object, re-pointed.
+    const env = (this.env ??= { evt });
+    env.evt = evt;
     for (let j = 0; j < n; j++) {
       const index = routes.index[j]!;
       const keyId = this.sid(routes.key[j]!);

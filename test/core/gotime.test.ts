@@ -234,3 +234,38 @@ test('parseFieldsInto fills a reused object exactly like parseFields, and fails 
     if (want !== null) assert.deepEqual({ ...out }, want, `${layout} / ${value}`);
   }
 });
+
+test('parseRFC3339 after a text of the same minute gives the full parse (next-second shortcut)', () => {
+  const full = (s: string): GoTime | null => goParse('2006-01-02T15:04:05Z07:00', s);
+  // Pairs (previous text, text): the second one may take the shortcut; every result must
+  // equal a parse from scratch, including where the shortcut must not apply.
+  const pairs: [string, string][] = [
+    ['2026-01-05T00:00:18Z', '2026-01-05T00:00:19Z'],
+    ['2026-01-05T00:00:59Z', '2026-01-05T00:00:00Z'],
+    ['2026-01-05T00:00:05+01:00', '2026-01-05T00:00:42+01:00'],
+    ['2026-01-05T00:00:05.250-09:30', '2026-01-05T00:00:06.250-09:30'],
+    ['2026-01-05T00:00:05.25Z', '2026-01-05T00:00:06.5Z'],
+    ['2026-01-05T00:00:05Z', '2026-01-05T00:00:60Z'], // no leap second: null
+    ['2026-01-05T00:00:05Z', '2026-01-05T00:00:7xZ'],
+    ['2026-01-05T00:00:05Z', '2026-01-05T00:01:05Z'],
+    ['2026-02-28T23:59:58Z', '2026-02-28T23:59:59Z'],
+    ['2024-02-29T10:00:00Z', '2024-02-29T10:00:01Z'],
+    ['2026-01-05T1:00:05Z0', '2026-01-05T1:00:06Z0'],
+    ['2026-01-05T1:0:05Z', '2026-01-05T1:0:06Z'],
+    ['2026-01-05T00:00:18Z', '2026-01-05T00:00:18Z'],
+  ];
+  for (const [prev, s] of pairs) {
+    parseRFC3339(prev);
+    assert.deepEqual(parseRFC3339(s), full(s), `${prev} then ${s}`);
+  }
+  // A run of seconds, as a log replays them, against the parse from scratch.
+  let prev = '2026-12-31T23:58:30+02:00';
+  parseRFC3339(prev);
+  for (let k = 0; k < 120; k++) {
+    const sec = (30 + k) % 60;
+    const min = 58 + Math.floor((30 + k) / 60);
+    const s = `2026-12-31T23:${String(min % 60).padStart(2, '0')}:${String(sec).padStart(2, '0')}+02:00`;
+    assert.deepEqual(parseRFC3339(s), full(s), `${prev} then ${s}`);
+    prev = s;
+  }
+});

@@ -79,7 +79,7 @@ test('seeded random member chains and in-lists agree', () => {
   for (let i = 0; i < 400; i++) {
     const a = atoms[rnd(atoms.length)];
     const list = Array.from({ length: 1 + rnd(3) }, () => lits[rnd(lits.length)]).join(', ');
-    const forms = [`${a} in [${list}]`, `${a} not in [${list}]`, `${a} == ${lits[rnd(lits.length)]}`, `${a} + ${atoms[rnd(atoms.length)]}`, `len(${a})`];
+    const forms = [`${a} in [${list}]`, `${a} not in [${list}]`, `${a} == ${lits[rnd(lits.length)]}`, `${a} != ${lits[rnd(lits.length)]}`, `${a} + ${atoms[rnd(atoms.length)]}`, `len(${a})`];
     sources.push(forms[rnd(forms.length)]);
   }
   assert.ok(compare(sources) > 2000);
