@@ -14,6 +14,7 @@
  *
  *   node --expose-gc --import tsx bench/lib/pour-stages.ts FILE TYPE [--lines N] [--batch 4000] [--no-memo]
  *        [--profile-main OUT.cpuprofile]   (a CPU profile of the main half only)
+ *        [--alloc-main OUT.heapprofile]    (sampled allocations of the main half, collected ones included)
  *
  * e.g. `bench/lib/pour-stages.ts .cache/bench/nginx-100000-s20260105.log nginx`.
  */
@@ -48,7 +49,7 @@ export interface StageCosts {
   memo: { hits: number; misses: number } | null;
 }
 
-export async function measureStages(file: string, type: string, o: { lines?: number; batch?: number; memo?: boolean; profileMain?: string } = {}): Promise<StageCosts> {
+export async function measureStages(file: string, type: string, o: { lines?: number; batch?: number; memo?: boolean; profileMain?: string; allocMain?: string } = {}): Promise<StageCosts> {
   const worker = await DetectionEngine.create({ mode: 'replay', warn: () => {}, filterMemo: o.memo });
   const main = await DetectionEngine.create({ mode: 'replay', warn: () => {}, role: 'pour' });
   const all = readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
@@ -80,11 +81,16 @@ export async function measureStages(file: string, type: string, o: { lines?: num
   }
   // The main half starts on a collected heap, as the main thread of a replay would.
   (globalThis as { gc?: () => void }).gc?.();
-  const session = o.profileMain ? new Session() : null;
-  if (session) {
-    session.connect();
+  const session = o.profileMain || o.allocMain ? new Session() : null;
+  if (session) session.connect();
+  if (session && o.profileMain) {
     await session.post('Profiler.enable');
     await session.post('Profiler.start');
+  }
+  if (session && o.allocMain) {
+    // Every allocation sampled, collected or not: what the main half's young generation sees.
+    await session.post('HeapProfiler.enable');
+    await session.post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never);
   }
   let read = 0, pour = 0, alerts = 0;
   for (const buf of bufs) {
@@ -95,11 +101,15 @@ export async function measureStages(file: string, type: string, o: { lines?: num
     alerts += records.apply(main, file, labels, ExpectMode.TIMEMACHINE).length;
     pour += cpuMs() - t;
   }
-  if (session) {
+  if (session && o.profileMain) {
     const { profile } = await session.post('Profiler.stop');
-    writeFileSync(o.profileMain!, JSON.stringify(profile));
-    session.disconnect();
+    writeFileSync(o.profileMain, JSON.stringify(profile));
   }
+  if (session && o.allocMain) {
+    const { profile } = await session.post('HeapProfiler.stopSampling');
+    writeFileSync(o.allocMain, JSON.stringify(profile));
+  }
+  session?.disconnect();
   const n = lines.length;
   const us = (ms: number): number => (ms * 1000) / n;
   const memo = worker.buckets.filterMemoStats;
@@ -117,12 +127,12 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const opt = (name: string): string | undefined => arg(args, name);
   const [file, type] = args;
   if (!file || !type) {
-    console.error('usage: bench/lib/pour-stages.ts FILE TYPE [--lines N] [--batch 4000] [--no-memo] [--profile-main OUT]');
+    console.error('usage: bench/lib/pour-stages.ts FILE TYPE [--lines N] [--batch 4000] [--no-memo] [--profile-main OUT] [--alloc-main OUT]');
     process.exit(2);
   }
   const r = await measureStages(file, type, {
     lines: opt('lines') ? Number(opt('lines')) : undefined, batch: opt('batch') ? Number(opt('batch')) : undefined,
-    memo: !args.includes('--no-memo'), profileMain: opt('profile-main'),
+    memo: !args.includes('--no-memo'), profileMain: opt('profile-main'), allocMain: opt('alloc-main'),
   });
   const f = (x: number): string => x.toFixed(2);
   console.log(`${r.lines} lines of ${file}`);

@@ -209,14 +209,21 @@ export class Store {
     });
     return this.write(() => {
       const out: AddAlertsResult[] = [];
+      if (prepared.length === 0) return out;
+      // The id and seq counters move once per batch, not once per alert (or decision: CAPI
+      // alerts carry tens of thousands): the same ids and seqs, handed out in batch order, and
+      // the same counters at commit; a batch that would exhaust one fails whole, as before
+      // (the child transaction rolls back). Three meta reads and writes per alert cost more
+      // than the alert's own record on a replay's main thread.
+      let decisionCount = 0;
+      for (const p of prepared) decisionCount += p.decs.length;
+      let alertId = this.allocate(M_ALERT_ID, prepared.length);
+      let first = this.allocate(M_DECISION_ID, decisionCount);
+      let seq0 = this.reserveSeq(decisionCount);
       for (const { alert, decs } of prepared) {
-        const alertId = this.allocate(M_ALERT_ID, 1);
         const a: AlertRecord = { ...alert, id: alertId, createdAt: now };
         this.alerts.putSync(alertId, a);
         this.alertTime.putSync(timeKey(now, alertId), EMPTY);
-        const first = this.allocate(M_DECISION_ID, decs.length);
-        // One counter update per alert, not per decision: CAPI alerts carry tens of thousands.
-        const seq0 = this.reserveSeq(decs.length);
         const decisionIds: number[] = [];
         for (let k = 0; k < decs.length; k++) {
           const id = first + k;
@@ -227,6 +234,9 @@ export class Store {
           decisionIds.push(id);
         }
         out.push({ alertId, decisionIds });
+        alertId++;
+        first += decs.length;
+        seq0 += decs.length;
       }
       return out;
     });

@@ -10,20 +10,24 @@
  * whole event (field-needs.ts); otherwise pour records rebuild plain PEvents.
  */
 import { EventType, PEvent, type Line, type RuntimeAlert, type StringMap } from '../core/event.js';
+import type { FlatMeta } from '../scenarios/overflow.js';
 
-export class PooledEvent implements PEvent {
-  Type: number = EventType.LOG;
+export class PooledEvent implements PEvent, FlatMeta {
+  // The same for every such event and never set on the main thread: defaults on the
+  // prototype (below) instead of five fields in each of the ~1M events a replay rebuilds
+  // (~40 bytes each of young-generation garbage). Setting one gives that event its own.
+  declare Type: number;
+  declare Whitelisted: boolean;
+  declare WhitelistReason: string;
+  declare Overflow: RuntimeAlert | null;
+  declare Process: boolean;
   ExpectMode: number;
-  Whitelisted = false;
-  WhitelistReason = '';
   Stage: string;
   Line: Line;
-  Overflow: RuntimeAlert | null = null;
   Time: Date | null;
   StrTime: string;
   StrTimeFormat: string;
   MarshaledTime: string;
-  Process = true;
   private meta: StringMap | null = null;
   private enriched: StringMap | null = null;
   private parsed: StringMap | null = null;
@@ -70,7 +74,23 @@ export class PooledEvent implements PEvent {
     return PEvent.prototype.GetType.call(this);
   }
 
+  /** FlatMeta (scenarios/overflow.ts): the entries of Meta while its map is not built, else -1 (read the map). */
+  metaCount(): number {
+    return this.meta === null ? this.nMeta : -1;
+  }
+
+  metaEntries(): readonly string[] {
+    return this.kv;
+  }
+
   GetMeta(key: string): string {
+    // A LOG event whose Meta was never read: the flat entries answer without building the map
+    // (alert checks read one or two keys of every queued event). Last entry wins, as in a Map.
+    if (this.meta === null && this.Type === EventType.LOG) {
+      const kv = this.kv;
+      for (let i = 2 * (this.nMeta - 1); i >= 0; i -= 2) if (kv[i] === key) return kv[i + 1]!;
+      return '';
+    }
     return PEvent.prototype.GetMeta.call(this, key);
   }
 
@@ -83,3 +103,5 @@ export class PooledEvent implements PEvent {
     return m;
   }
 }
+
+Object.assign(PooledEvent.prototype, { Type: EventType.LOG, Whitelisted: false, WhitelistReason: '', Overflow: null, Process: true });

@@ -39,7 +39,7 @@
  * Src, labels and the expect mode are per batch and known to the main thread.
  */
 import { Packr } from 'msgpackr';
-import { PEvent, type StringMap } from '../core/event.js';
+import { PEvent, type Line, type StringMap } from '../core/event.js';
 import type { GoTime } from '../core/gotime.js';
 import type { ScenarioSpec } from '../config/scenario.js';
 import { cancelOf, distinctOf, PreparedRoutes, replayClock, type TableRecords } from '../scenarios/engine.js';
@@ -461,6 +461,7 @@ export class PourBatch {
     // Like clocks, Date objects are shared by consecutive events with the same time (read-only here).
     let lineDate = new Date(NaN);
     let timeDate = new Date(NaN);
+    let noRawLine: Line | null = null;
     const fillMap = (m: StringMap): void => {
       const k = I[i++]!;
       for (let j = 0; j < k; j++, i += 2) m.set(S[I[i]!]!, S[I[i + 1]!]!);
@@ -492,8 +493,14 @@ export class PourBatch {
       const mt = S[I[i++]!]!, strTime = S[I[i++]!]!, strTimeFormat = S[I[i++]!]!, stage = S[I[i++]!]!;
       const rawId = I[i++]!;
       const lineMs = F[f++]!;
-      if (lineMs !== lineDate.getTime()) lineDate = new Date(lineMs);
-      const line = { Raw: rawId < 0 ? '' : S[rawId]!, Src: src, Time: lineDate, Labels: batchLabels, Module: 'file', Process: true };
+      if (lineMs !== lineDate.getTime()) {
+        lineDate = new Date(lineMs);
+        noRawLine = null;
+      }
+      // Without Line.Raw (field-needs.ts), events with the same line time share one Line too.
+      const line = rawId >= 0
+        ? { Raw: S[rawId]!, Src: src, Time: lineDate, Labels: batchLabels, Module: 'file', Process: true }
+        : (noRawLine ??= { Raw: '', Src: src, Time: lineDate, Labels: batchLabels, Module: 'file', Process: true });
       const time = F[f++]!;
       if (!Number.isNaN(time) && time !== timeDate.getTime()) timeDate = new Date(time);
       let evt: PEvent;

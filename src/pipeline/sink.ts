@@ -18,6 +18,10 @@ export interface SinkedAlert {
   decisions: DecisionInput[];
 }
 
+/** AlertSink.add calls so far, and those running: what profilesFor's GetDecisionsCount memo is valid for. */
+let addSeq = 0;
+let addsRunning = 0;
+
 export class AlertSink {
   private pending: SinkedAlert[] = [];
   decisions = 0;
@@ -30,9 +34,21 @@ export class AlertSink {
   static profilesFor(configDir: string, helpers: HelperContext, store: Store | null): Profile[] {
     const file = join(configDir, 'profiles.yaml');
     if (!existsSync(file)) return [];
+    // The default profiles ask GetDecisionsCount twice per alert for the same value: within
+    // one AlertSink.add (synchronous, so on one store snapshot) the second call reuses the first.
+    const memo = { add: -1, value: '', count: 0 };
     return loadProfiles(file, {
       ...helpers,
-      decisionsCount: (v) => store?.countDecisions(v) ?? 0,
+      decisionsCount: (v) => {
+        if (addsRunning > 0 && memo.add === addSeq && memo.value === v) return memo.count;
+        const count = store?.countDecisions(v) ?? 0;
+        if (addsRunning > 0) {
+          memo.add = addSeq;
+          memo.value = v;
+          memo.count = count;
+        }
+        return count;
+      },
       decisionsSinceCount: (v, since) => {
         const ns = parseDurationWithDays(since);
         return store && ns !== null ? store.countDecisions(v, Date.now() - ns / 1e6) : 0;
@@ -42,7 +58,14 @@ export class AlertSink {
 
   /** Runs the profiles; returns the alert with its decisions (what `--json` prints). */
   add(alert: LapiAlert): SinkedAlert {
-    const { decisions } = evaluateProfiles(this.profiles, alert);
+    addSeq++;
+    addsRunning++;
+    let decisions: DecisionInput[];
+    try {
+      decisions = evaluateProfiles(this.profiles, alert).decisions;
+    } finally {
+      addsRunning--;
+    }
     this.decisions += decisions.length;
     const item = { alert, decisions };
     if (this.store) this.pending.push(item);

@@ -39,7 +39,7 @@ import { fireCounter } from './counter.js';
 import { conditionMet } from './conditional.js';
 import { bayesianOverflows } from './bayesian.js';
 import { Blackhole } from './blackhole.js';
-import { AlertBuildError, buildOverflowAlert, checkOverflowAlert, overflowEvent, type LapiAlert, type OverflowAlert } from './overflow.js';
+import { AlertBuildError, buildOverflowAlert, overflowEvent, validateOverflowAlert, type LapiAlert, type OverflowAlert } from './overflow.js';
 import { isAfter, type GoTime } from './time.js';
 import { RouteIndex } from './route-index.js';
 import { FilterMemo, type MemoStats } from './filter-memo.js';
@@ -641,7 +641,7 @@ export class BucketEngine {
     let alert: OverflowAlert;
     try {
       if (silenced) {
-        checkOverflowAlert(row);
+        validateOverflowAlert(row);
         this.st.blackholed++;
         return;
       }

@@ -347,3 +347,28 @@ test('countDecisions from the value index alone agrees with reading the records 
     assert.equal(s.countDecisions('1.2.3.45'), 1);
   });
 });
+
+test('one batch hands out alert ids, decision ids and change seqs in batch order, as alert-by-alert writes did', async () => {
+  await withStore('batch-ids', async (s) => {
+    const batch = [
+      { alert: alertFor('1.1.1.1'), decisions: [] as DecisionInput[] },
+      { alert: alertFor('2.2.2.2'), decisions: [decisionFor('2.2.2.2'), decisionFor('2.2.2.3')] },
+      { alert: alertFor('3.3.3.3'), decisions: [decisionFor('3.3.3.3')] },
+    ];
+    assert.deepEqual(await s.addAlerts(batch, T0), [
+      { alertId: 1, decisionIds: [] },
+      { alertId: 2, decisionIds: [1, 2] },
+      { alertId: 3, decisionIds: [3] },
+    ]);
+    assert.equal(s.changeCursor(), 3);
+    const changes = s.changesSince(0).changes;
+    assert.deepEqual(changes.map((c) => [c.seq, c.decisionId, c.decision?.value, c.decision?.alertId]), [[1, 1, '2.2.2.2', 2], [2, 2, '2.2.2.3', 2], [3, 3, '3.3.3.3', 3]]);
+    // The counters go on from there; an empty batch or one without decisions moves only what it uses.
+    assert.deepEqual(await s.addAlerts([], T0), []);
+    assert.deepEqual(await s.addAlerts([{ alert: alertFor('4.4.4.4'), decisions: [] }], T0), [{ alertId: 4, decisionIds: [] }]);
+    assert.equal(s.changeCursor(), 3);
+    assert.deepEqual(await s.addAlerts([{ alert: alertFor('5.5.5.5'), decisions: [decisionFor('5.5.5.5')] }], T0), [{ alertId: 5, decisionIds: [4] }]);
+    assert.equal(s.changeCursor(), 4);
+    assert.deepEqual(s.listAlerts({}).map((a) => a.id).sort((a, b) => a - b), [1, 2, 3, 4, 5]);
+  });
+});

@@ -108,3 +108,43 @@ test('SinkQueue: settle bounds the backlog; a failed write stops the queue and i
   await assert.rejects(q.drain(), /MDB_MAP_FULL/);
   await q.stopped();
 });
+
+test('GetDecisionsCount asked twice for one alert reads the store once; each alert reads it again', async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'sink-profiles-'));
+  try {
+    writeFileSync(join(dir, 'profiles.yaml'), [
+      'name: p',
+      'filters:',
+      '  - Alert.GetScope() == "Ip"',
+      'decisions:',
+      '  - type: ban',
+      '    duration: 4h',
+      "duration_expr: \"GetDecisionsCount(Alert.GetValue()) >= 41 ? '168h' : Sprintf('%dh', (GetDecisionsCount(Alert.GetValue()) + 1) * 4)\"",
+      'on_success: break',
+    ].join('\n'));
+    const stored = new Map<string, number>();
+    const reads: string[] = [];
+    const store = {
+      countDecisions(v: string) {
+        reads.push(v);
+        return stored.get(v) ?? 0;
+      },
+      async addAlerts(batch: { alert: LapiAlert }[]) {
+        for (const b of batch) stored.set(b.alert.source.value, (stored.get(b.alert.source.value) ?? 0) + 1);
+        return batch.map((_, i) => ({ alertId: i + 1, decisionIds: [] }));
+      },
+    } as unknown as Store;
+    const sink = new AlertSink(AlertSink.profilesFor(dir, { warn: () => {}, data: new Map() } as never, store), store, 1);
+    const durations: string[] = [];
+    const q = new SinkQueue(sink, (a) => durations.push(String(a.decisions[0]?.duration)));
+    q.push([alert('192.0.2.1'), alert('192.0.2.1'), alert('192.0.2.2')]);
+    await q.drain();
+    assert.deepEqual(reads, ['192.0.2.1', '192.0.2.1', '192.0.2.2'], 'one read per alert, each after the previous commit');
+    assert.deepEqual(durations, ['4h', '8h', '4h']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

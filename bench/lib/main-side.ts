@@ -1,0 +1,185 @@
+/**
+ * The main thread's side of a pool replay alone, repeatable on a busy machine: what it does
+ * with the pour records the workers send back (PourBatch.read, apply: pours, overflows,
+ * alerts) and the alerts' way to the store (SinkQueue: profiles, LMDB writes, mapped-page
+ * release), exactly as runReplay sequences them, minus reading the file and feeding the pool.
+ * The records are made once per (file, lines, batch) by the worker code path in-process and
+ * cached on disk, so A/B runs of the main side start from the same bytes (a cache written by
+ * another record format fails PourBatch.read's magic check: delete it).
+ *
+ * Reported: CPU time of this thread (/proc/thread-self/stat) and of the whole process
+ * (V8's helper threads: parallel scavenges, concurrent marking; LMDB's writer), per line;
+ * this thread's scavenges and full GCs (gc-watch.ts).
+ *
+ *   node --import tsx bench/lib/main-side.ts FILE TYPE [--lines N] [--batch-bytes 262144]
+ *        [--data-dir DIR | --no-store] [--cache DIR (default $TMPDIR/palisade-pour-records)]
+ *        [--profile OUT.cpuprofile] [--sink-batch N (AlertSink's write batch, default 500)]
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { setFlagsFromString } from 'node:v8';
+import { basename, join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { DetectionEngine } from '../../src/pipeline/engine.js';
+import { PourBatch, PourRecordWriter } from '../../src/pipeline/pour-records.js';
+import { fieldNeeds } from '../../src/pipeline/field-needs.js';
+import { PreparedRoutes } from '../../src/scenarios/engine.js';
+import { ExpectMode } from '../../src/core/event.js';
+import { Store } from '../../src/decisions/store.js';
+import { AlertSink, SinkQueue } from '../../src/pipeline/sink.js';
+import { SINK_BACKLOG_MAX } from '../../src/pipeline/replay.js';
+import { SHIPPED_RULES_DIR } from '../../src/config/rules-dir.js';
+import type { LapiAlert } from '../../src/scenarios/overflow.js';
+import { arg } from './args.js';
+import { cpuMs } from './measure.js';
+import { gcSince, gcSnapshot, watchGc } from './gc-watch.js';
+
+/** CPU ms of the calling thread (utime + stime of /proc/thread-self/stat, 10 ms ticks). */
+export function threadCpuMs(): number {
+  const stat = readFileSync('/proc/thread-self/stat', 'latin1');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+/** Pour-record buffers of `file` as a pool worker would send them (batches of about `batchBytes` of input). */
+async function makeRecords(file: string, type: string, lines: number, batchBytes: number): Promise<Uint8Array[]> {
+  const worker = await DetectionEngine.create({ mode: 'replay', warn: () => {} });
+  const writer = new PourRecordWriter(fieldNeeds(worker.scenarios, worker.rules.postoverflows.set), worker.scenarios);
+  const labels = new Map([['type', type]]);
+  const all = readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').slice(0, lines);
+  const out: Uint8Array[] = [];
+  const routes = new PreparedRoutes();
+  let bytes = 0, n = 0, parsed = 0;
+  const flush = (): void => {
+    out.push(writer.finish({ lines: n, parsed, unparsed: 0, whitelisted: 0, dropped: 0 }));
+    bytes = n = parsed = 0;
+  };
+  for (const line of all) {
+    const evt = worker.parseLine(line, file, labels);
+    n++;
+    bytes += line.length + 1;
+    if (evt) {
+      parsed++;
+      writer.add(evt, worker.buckets.routeInto(evt, routes));
+    }
+    if (bytes >= batchBytes) flush();
+  }
+  if (n > 0) flush();
+  return out;
+}
+
+function loadOrMake(cacheFile: string, make: () => Promise<Uint8Array[]>): Promise<Uint8Array[]> | Uint8Array[] {
+  if (existsSync(cacheFile)) {
+    const all = readFileSync(cacheFile);
+    const out: Uint8Array[] = [];
+    for (let at = 0; at < all.length;) {
+      const n = all.readUInt32LE(at);
+      // Own, 8-aligned buffers, as the pool hands them over.
+      const b = new Uint8Array(n);
+      b.set(all.subarray(at + 4, at + 4 + n));
+      out.push(b);
+      at += 4 + n;
+    }
+    return out;
+  }
+  return make().then((bufs) => {
+    const parts: Buffer[] = [];
+    for (const b of bufs) {
+      const len = Buffer.alloc(4);
+      len.writeUInt32LE(b.byteLength);
+      parts.push(len, Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+    }
+    writeFileSync(cacheFile, Buffer.concat(parts));
+    return bufs;
+  });
+}
+
+export interface MainSideCosts {
+  lines: number;
+  alerts: number;
+  /** Bucket engine counters: overflows (emitted or not), those a blackhole silenced, events poured, (event, scenario) pours. */
+  overflows: number;
+  blackholed: number;
+  events: number;
+  pours: number;
+  /** µs per line: this thread, and the process (this thread + V8 helpers + LMDB's writer). */
+  threadUs: number;
+  processUs: number;
+  gc: ReturnType<typeof gcSince>;
+  wallMs: number;
+}
+
+export async function measureMainSide(file: string, type: string, o: { lines?: number; batchBytes?: number; dataDir?: string | null; cache?: string; profile?: string; sinkBatch?: number } = {}): Promise<MainSideCosts> {
+  const lines = o.lines ?? Infinity;
+  const batchBytes = o.batchBytes ?? 256 * 1024;
+  // Not next to the logs: .cache/bench is shared between worktrees, and 1M lines make 0.1-0.2 GB.
+  const cache = o.cache ?? join(tmpdir(), 'palisade-pour-records');
+  mkdirSync(cache, { recursive: true });
+  const cacheFile = join(cache, `${basename(file)}-${Number.isFinite(lines) ? lines : 'all'}-${batchBytes}.records`);
+  const bufs = await loadOrMake(cacheFile, () => makeRecords(file, type, lines, batchBytes));
+  const engine = await DetectionEngine.create({ mode: 'replay', warn: () => {}, role: 'pour' });
+  if (o.dataDir) rmSync(o.dataDir, { recursive: true, force: true });
+  const store = o.dataDir ? Store.open(o.dataDir) : null;
+  const sink = new AlertSink(AlertSink.profilesFor(SHIPPED_RULES_DIR, engine.rules.helpers, store), store, o.sinkBatch);
+  const queue = new SinkQueue(sink, undefined, store ? () => store.releaseMappedPages() : undefined);
+  const emit = async (alerts: readonly LapiAlert[]): Promise<void> => {
+    queue.push(alerts);
+    if (queue.backlog > SINK_BACKLOG_MAX) await queue.settle(SINK_BACKLOG_MAX);
+  };
+  const labels = new Map([['type', type]]);
+  // As runReplay sets it for a pool replay (process-wide: it shapes this thread's full GCs too).
+  setFlagsFromString('--heap-growing-percent=50');
+  (globalThis as { gc?: () => void }).gc?.();
+  const session = o.profile ? new Session() : null;
+  if (session) {
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+  }
+  watchGc();
+  const g0 = gcSnapshot();
+  const t0 = threadCpuMs(), p0 = cpuMs(), w0 = performance.now();
+  for (const buf of bufs) {
+    const batch = PourBatch.read(buf);
+    engine.addCounts(batch.counts);
+    const alerts = batch.apply(engine, file, labels, ExpectMode.TIMEMACHINE);
+    if (alerts.length > 0) await emit(alerts);
+    // The pool's generator yields one batch per turn of the event loop.
+    await new Promise<void>((r) => setImmediate(r));
+  }
+  await queue.drain();
+  await sink.flush();
+  const wallMs = performance.now() - w0;
+  const thread = threadCpuMs() - t0, proc = cpuMs() - p0;
+  await new Promise((r) => setTimeout(r, 20));
+  const gc = gcSince(g0, gcSnapshot());
+  if (session) {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(o.profile!, JSON.stringify(profile));
+    session.disconnect();
+  }
+  await queue.stopped();
+  await store?.close();
+  const n = engine.counters.lines;
+  const st = engine.buckets.stats;
+  return { lines: n, alerts: engine.counters.alerts, overflows: st.overflows, blackholed: st.blackholed, events: st.events, pours: st.pours, threadUs: (thread * 1000) / n, processUs: (proc * 1000) / n, gc, wallMs };
+}
+
+if (process.argv[1] && import.meta.url.endsWith(basename(process.argv[1]))) {
+  const args = process.argv.slice(2);
+  const [file, type] = args;
+  if (!file || !type) {
+    console.error('usage: bench/lib/main-side.ts FILE TYPE [--lines N] [--batch-bytes B] [--data-dir DIR | --no-store] [--cache DIR] [--profile OUT]');
+    process.exit(2);
+  }
+  const dataDir = args.includes('--no-store') ? null : arg(args, 'data-dir') ?? join('/tmp', `main-side-${process.pid}`);
+  const r = await measureMainSide(file, type, {
+    lines: arg(args, 'lines') ? Number(arg(args, 'lines')) : undefined,
+    batchBytes: arg(args, 'batch-bytes') ? Number(arg(args, 'batch-bytes')) : undefined,
+    dataDir, cache: arg(args, 'cache'), profile: arg(args, 'profile'), sinkBatch: arg(args, 'sink-batch') ? Number(arg(args, 'sink-batch')) : undefined,
+  });
+  if (dataDir && !arg(args, 'data-dir')) rmSync(dataDir, { recursive: true, force: true });
+  const f = (x: number): string => x.toFixed(2);
+  console.log(`${r.lines} lines, ${r.events} events, ${r.pours} pours, ${r.overflows} overflows (${r.blackholed} blackholed), ${r.alerts} alerts${dataDir ? '' : ' (no store)'}: main thread ${f(r.threadUs)} us/line, process ${f(r.processUs)} us/line, wall ${(r.wallMs / 1000).toFixed(2)} s; ` +
+    `GC ${r.gc.minor} scavenges ${r.gc.minorMs.toFixed(0)} ms, ${r.gc.major} major ${r.gc.majorMs.toFixed(0)} ms`);
+}
