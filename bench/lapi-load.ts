@@ -40,17 +40,24 @@
  * instead of the fast path (src/api/fast-lookup.ts), for A/B runs.
  *
  * The API runs in a child process (`--serve`): createApiServer as `palisade lapi` builds it
- * (durable store, metrics counted, store upkeep timers on), so the load generator (this
- * process) and the server never share an event loop. `--pin` also pins them to different
- * cores: the server to CPU 0 (`taskset -c 0`), this process to CPU 1. The server's CPU time
- * per request is read from the child (process.cpuUsage) around each load phase. Setup
- * (filling the store, creating keys) is outside the measured parts. Bounded: about 2 min.
+ * (durable store, metrics counted, store upkeep timers on), with node's default flags as
+ * `palisade lapi` (`--server-flags` adds some, e.g. a young-generation size), so the load
+ * generator (this process) and the server never share an event loop. `npm run bench:lapi`
+ * runs this file bundled into plain JS (scripts/bundle-bench.mjs), as `palisade lapi` runs
+ * compiled JS: under `--import tsx` each process carries the loader's hooks thread, whose
+ * GCs showed in the tail. After the paced phase it reports its
+ * scavenges one by one (count, mean, longest), its new-space size and its RSS. `--pin` also
+ * pins them to different cores: the server to CPU 0 (`taskset -c 0`), this process to CPU 1.
+ * The server's CPU time per request is read from the child (process.cpuUsage) around each
+ * load phase. Setup (filling the store, creating keys) is outside the measured parts.
+ * Bounded: about 2 min.
  *
- *   node --import tsx bench/lapi-load.ts [--decisions 100000] [--rate 5000] [--duration 20]
+ *   npm run bench:lapi -- [--decisions 100000] [--rate 5000] [--duration 20]
  *        [--connections 20] [--ac-connections 50] [--bouncers 1000] [--poll-duration 60]
  *        [--only paced,lookup,startup,bouncers] [--pin] [--spin|--no-spin] [--no-active-set] [--no-fast-lookup]
  *        [--server-prof DIR] [--server-flags "--trace-gc ..."] [--dump-latency FILE.csv] [--bare]
  *        [--legacy-client] [--nice N]
+ * (unbundled: node --import tsx bench/lapi-load.ts ...)
  */
 import { execFileSync, fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -68,8 +75,12 @@ import { fmtInt, machineInfo, machineLine, table } from './lib/machine.js';
 import { pacedLoad as pacedClient } from './lib/paced-client.js';
 import { gcSince, gcSnapshot, resetGcMax, touchYoungGeneration, watchGc, type GcTotals } from './lib/gc-watch.js';
 import { allocStart, allocStop } from './lib/alloc-watch.js';
+import { constants as perfConstants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** Node flags a child needs to run this file: tsx for the .ts source, none for a bundle of it. */
+const TS_LOADER = import.meta.url.endsWith('.ts') ? ['--import', 'tsx'] : [];
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: number): number => {
   const i = argv.indexOf(`--${name}`);
@@ -88,7 +99,31 @@ const GENERATOR_YOUNG_TOUCH_BYTES = 4 * 64 * 2 ** 20;
 // ---------------------------------------------------------------------------------------
 // Child: the API server
 
-type ChildMsg = { cmd: 'rss' | 'cpu' | 'stop' | 'gcmax' | 'alloc' };
+type ChildMsg = { cmd: 'rss' | 'cpu' | 'stop' | 'gcmax' | 'alloc' | 'young' };
+
+/** The server's scavenges since the phase began, one pause each (gc-watch keeps totals only). */
+const scavengeMs: number[] = [];
+function watchScavenges(): void {
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      if ((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) scavengeMs.push(e.duration);
+    }
+  }).observe({ entryTypes: ['gc'] });
+}
+/** The young generation during a phase and the server's memory after it (RSS, and its anonymous part, MB). */
+interface YoungReport { scavenges: number; meanMs: number; minMs: number; medianMs: number; maxMs: number; newSpaceMb: number; rssMb: number; rssAnonMb: number }
+function youngReport(): YoungReport {
+  const newSpace = getHeapSpaceStatistics().find((sp) => sp.space_name === 'new_space');
+  const anonKb = /^RssAnon:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+  const total = scavengeMs.reduce((a, b) => a + b, 0);
+  // The shortest and the median say what a scavenge costs when the server is not preempted in it.
+  const sorted = [...scavengeMs].sort((a, b) => a - b);
+  return {
+    scavenges: sorted.length, meanMs: sorted.length ? total / sorted.length : 0,
+    minMs: sorted[0] ?? 0, medianMs: sorted[sorted.length >> 1] ?? 0, maxMs: sorted[sorted.length - 1] ?? 0,
+    newSpaceMb: (newSpace?.space_size ?? 0) / 2 ** 20, rssMb: process.memoryUsage().rss / 2 ** 20, rssAnonMb: anonKb ? Number(anonKb) / 1024 : 0,
+  };
+}
 
 /**
  * `--bare`: a bare node:http server answering `null` to everything, measured the same way:
@@ -106,7 +141,8 @@ async function serveBare(): Promise<void> {
   process.on('message', (m: ChildMsg) => {
     if (m.cmd === 'rss') process.send!({ rssMb: process.memoryUsage().rss / 2 ** 20 });
     if (m.cmd === 'cpu') process.send!({ cpu: process.cpuUsage(), bouncerStoreReads: 0, gc: gcSnapshot() });
-    if (m.cmd === 'gcmax') { resetGcMax(); allocStart(); process.send!({}); }
+    if (m.cmd === 'gcmax') { resetGcMax(); allocStart(); scavengeMs.length = 0; process.send!({}); }
+    if (m.cmd === 'young') process.send!(youngReport());
     if (m.cmd === 'alloc') process.send!({ bytes: allocStop() });
     if (m.cmd === 'stop') srv.close(() => process.exit(0));
   });
@@ -114,6 +150,7 @@ async function serveBare(): Promise<void> {
 
 async function serve(dir: string, activeSet: boolean): Promise<void> {
   watchGc();
+  watchScavenges();
   if (argv.includes('--bare')) return serveBare();
   const store = Store.open(dir);
   // As `palisade lapi` builds it (src/cli/lapi.ts): metrics counted, upkeep timers running.
@@ -124,7 +161,8 @@ async function serve(dir: string, activeSet: boolean): Promise<void> {
   process.on('message', async (m: ChildMsg) => {
     if (m.cmd === 'rss') process.send!({ rssMb: process.memoryUsage().rss / 2 ** 20 });
     if (m.cmd === 'cpu') process.send!({ cpu: process.cpuUsage(), bouncerStoreReads: api.ctx.bouncers.storeReads, gc: gcSnapshot() });
-    if (m.cmd === 'gcmax') { resetGcMax(); allocStart(); process.send!({}); }
+    if (m.cmd === 'gcmax') { resetGcMax(); allocStart(); scavengeMs.length = 0; process.send!({}); }
+    if (m.cmd === 'young') process.send!(youngReport());
     if (m.cmd === 'alloc') process.send!({ bytes: allocStop() });
     if (m.cmd === 'stop') {
       await api.close();
@@ -214,14 +252,19 @@ function checkTaskset(): void {
   }
 }
 
+/** The server's extra node flags (--server-flags "..."); none by default, as `palisade lapi`. */
+function serverNodeFlags(): string[] {
+  return (optStr('server-flags') ?? '').split(' ').filter(Boolean);
+}
+
 function startServer(dir: string, activeSet: boolean, pin: boolean): Promise<{ child: ChildProcess; url: string; loadMs: number; rssMb: number }> {
   const passOn = ['--bare', '--no-fast-lookup'].filter((f) => argv.includes(f));
   const args = ['--serve', dir, ...(activeSet ? [] : ['--no-active-set']), ...passOn];
   // --server-prof DIR: CPU profile of the server process (written when it stops).
   const prof = optStr('server-prof');
-  // --server-flags "...": extra node flags for the server (e.g. --trace-gc).
-  const extra = (optStr('server-flags') ?? '').split(' ').filter(Boolean);
-  const nodeArgs = ['--import', 'tsx', ...extra, ...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : [])];
+  // --server-flags "...": extra node flags for the server (e.g. --trace-gc, a semi-space size).
+  const extra = serverNodeFlags();
+  const nodeArgs = [...TS_LOADER, ...extra, ...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : [])];
   // --pin: the server starts under `taskset -c 0`, so every thread it creates stays on CPU 0.
   // --nice N: the server (all its threads) runs at that scheduling priority (see main).
   const nice = optStr('nice');
@@ -537,7 +580,7 @@ async function main(): Promise<void> {
   const machine = machineInfo(ROOT);
   const work = mkdtempSync(join(tmpdir(), 'palisade-lapi-bench-'));
   const dir = join(work, 'store');
-  const report: Record<string, unknown> = { benchmark: 'lapi-load', machine, decisions: n, nice: optStr('nice') ?? null, activeSet, fastLookup: !argv.includes('--no-fast-lookup'), pinned: pin, bare: argv.includes('--bare') };
+  const report: Record<string, unknown> = { benchmark: 'lapi-load', machine, decisions: n, serverNodeFlags: serverNodeFlags(), nice: optStr('nice') ?? null, activeSet, fastLookup: !argv.includes('--no-fast-lookup'), pinned: pin, bare: argv.includes('--bare') };
   const lines: string[] = [];
   let server: Awaited<ReturnType<typeof startServer>> | null = null;
   const store = Store.open(dir, { noSync: true });
@@ -571,8 +614,9 @@ async function main(): Promise<void> {
       const span = await spanStart(server.child);
       const r = await (legacy ? pacedLoadLegacy : pacedLoad)(server.url, paths, lookupHeaders, { rate, durationS: duration, warmupS, connections, spin });
       const end = await spanEnd(server.child, span);
+      const young = await ask<YoungReport>(server.child, 'young');
       const cpuUs = cpuPerRequest(span.server, end.server, r.sent);
-      report.paced = { ...r, serverCpuUsPerRequest: cpuUs, serverCpuSystemPct: sysShare(span.server, end.server), bouncerStoreReads: end.server.bouncerStoreReads - span.server.bouncerStoreReads, generatorCpuMs: end.generatorCpuMs, serverCpuMs: end.serverCpuMs, foreignCores: end.foreignCores, generatorGc: end.generatorGc, serverGc: end.serverGc,
+      report.paced = { ...r, serverYoung: young, serverCpuUsPerRequest: cpuUs, serverCpuSystemPct: sysShare(span.server, end.server), bouncerStoreReads: end.server.bouncerStoreReads - span.server.bouncerStoreReads, generatorCpuMs: end.generatorCpuMs, serverCpuMs: end.serverCpuMs, foreignCores: end.foreignCores, generatorGc: end.generatorGc, serverGc: end.serverGc,
         generatorAllocBytesPerRequest: Math.round(end.generatorAllocBytes / Math.max(1, r.sent - r.errors)), serverAllocBytesPerRequest: Math.round(end.serverAllocBytes / Math.max(1, r.sent - r.errors)) };
       const s = r.fromSchedule, w = r.fromSend;
       lines.push(table([
@@ -585,6 +629,8 @@ async function main(): Promise<void> {
       lines.push(`client: ${r.client}; GC during the phase: generator ${g.minor} scavenges (${g.minorMs.toFixed(1)} ms), ${g.major} major (${g.majorMs.toFixed(1)} ms), longest ${g.maxMs.toFixed(2)} ms; ` +
         `server ${sg.minor} scavenges (${sg.minorMs.toFixed(1)} ms), ${sg.major} major (${sg.majorMs.toFixed(1)} ms), longest ${sg.maxMs.toFixed(2)} ms; ` +
         `young-generation allocation per request: generator ${fmtInt(end.generatorAllocBytes / Math.max(1, r.sent - r.errors))} B, server ${fmtInt(end.serverAllocBytes / Math.max(1, r.sent - r.errors))} B`);
+      lines.push(`server young generation (${serverNodeFlags().join(' ') || 'V8 defaults'}): ${young.scavenges} scavenges in the phase (${young.scavenges ? `min ${young.minMs.toFixed(2)}, median ${young.medianMs.toFixed(2)}, mean ${young.meanMs.toFixed(2)}, max ${young.maxMs.toFixed(2)} ms` : '-'}), ` +
+        `new space ${young.newSpaceMb.toFixed(1)} MB; server RSS after the phase ${young.rssMb.toFixed(0)} MB (anonymous ${young.rssAnonMb.toFixed(0)} MB)`);
     }
 
     // ---- autocannon lookups ------------------------------------------------------------------
