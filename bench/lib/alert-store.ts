@@ -8,10 +8,9 @@
  *
  *   node --expose-gc --import tsx bench/lib/alert-store.ts ALERTS.json [--rounds 3] [--no-sync] [--profile OUT.cpuprofile]
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Session } from 'node:inspector/promises';
 import { fileURLToPath } from 'node:url';
 import { Store } from '../../src/decisions/store.js';
 import { AlertSink } from '../../src/pipeline/sink.js';
@@ -19,7 +18,7 @@ import { SHIPPED_RULES_DIR } from '../../src/config/rules-dir.js';
 import { DetectionEngine } from '../../src/pipeline/engine.js';
 import type { LapiAlert } from '../../src/scenarios/overflow.js';
 import { arg } from './args.js';
-import { cpuMs } from './measure.js';
+import { cpuMs, startCpuProfile } from './measure.js';
 
 
 export interface AlertStoreCosts {
@@ -48,12 +47,7 @@ export async function measureAlertStore(alerts: readonly LapiAlert[], o: { noSyn
   // Alert objects are fresh per run, as the engine builds them.
   const input = alerts.map((a) => structuredClone(a));
   (globalThis as { gc?: () => void }).gc?.();
-  const session = o.profile ? new Session() : null;
-  if (session) {
-    session.connect();
-    await session.post('Profiler.enable');
-    await session.post('Profiler.start');
-  }
+  const stopProfile = await startCpuProfile(o.profile);
   let profiles = 0, flushCpu = 0, flushWall = 0, flushes = 0;
   try {
     const flush = async (): Promise<void> => {
@@ -71,11 +65,7 @@ export async function measureAlertStore(alerts: readonly LapiAlert[], o: { noSyn
     }
     await flush();
   } finally {
-    if (session) {
-      const { profile } = await session.post('Profiler.stop');
-      writeFileSync(o.profile!, JSON.stringify(profile));
-      session.disconnect();
-    }
+    await stopProfile();
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   }

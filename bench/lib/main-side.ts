@@ -16,7 +16,6 @@
  *        [--profile OUT.cpuprofile] [--sink-batch N (AlertSink's write batch, default 500)]
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
 import { setFlagsFromString } from 'node:v8';
 import { basename, join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -31,7 +30,7 @@ import { SINK_BACKLOG_MAX } from '../../src/pipeline/replay.js';
 import { SHIPPED_RULES_DIR } from '../../src/config/rules-dir.js';
 import type { LapiAlert } from '../../src/scenarios/overflow.js';
 import { arg } from './args.js';
-import { cpuMs } from './measure.js';
+import { cpuMs, startCpuProfile } from './measure.js';
 import { gcSince, gcSnapshot, watchGc } from './gc-watch.js';
 
 /** CPU ms of the calling thread (utime + stime of /proc/thread-self/stat, 10 ms ticks). */
@@ -130,12 +129,7 @@ export async function measureMainSide(file: string, type: string, o: { lines?: n
   // As runReplay sets it for a pool replay (process-wide: it shapes this thread's full GCs too).
   setFlagsFromString('--heap-growing-percent=50');
   (globalThis as { gc?: () => void }).gc?.();
-  const session = o.profile ? new Session() : null;
-  if (session) {
-    session.connect();
-    await session.post('Profiler.enable');
-    await session.post('Profiler.start');
-  }
+  const stopProfile = await startCpuProfile(o.profile);
   watchGc();
   const g0 = gcSnapshot();
   const t0 = threadCpuMs(), p0 = cpuMs(), w0 = performance.now();
@@ -153,11 +147,7 @@ export async function measureMainSide(file: string, type: string, o: { lines?: n
   const thread = threadCpuMs() - t0, proc = cpuMs() - p0;
   await new Promise((r) => setTimeout(r, 20));
   const gc = gcSince(g0, gcSnapshot());
-  if (session) {
-    const { profile } = await session.post('Profiler.stop');
-    writeFileSync(o.profile!, JSON.stringify(profile));
-    session.disconnect();
-  }
+  await stopProfile();
   await queue.stopped();
   await store?.close();
   const n = engine.counters.lines;

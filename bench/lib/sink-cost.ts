@@ -8,15 +8,14 @@
  *
  * ALERTS.json: `palisade replay FILE --json --no-decisions > ALERTS.json`.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
+import { readFileSync } from 'node:fs';
 import { Store } from '../../src/decisions/store.js';
 import { AlertSink, SinkQueue } from '../../src/pipeline/sink.js';
 import { SHIPPED_RULES_DIR } from '../../src/config/rules-dir.js';
 import { loadRulesDir } from '../../src/config/rules-dir.js';
 import type { LapiAlert } from '../../src/scenarios/overflow.js';
 import { arg } from './args.js';
-import { cpuMs } from './measure.js';
+import { cpuMs, startCpuProfile } from './measure.js';
 import { gcSince, gcSnapshot, watchGc } from './gc-watch.js';
 
 const args = process.argv.slice(2);
@@ -35,12 +34,7 @@ const store = Store.open(dir);
 const sink = new AlertSink(AlertSink.profilesFor(SHIPPED_RULES_DIR, rules.helpers, store), store, Number(arg(args, 'batch') ?? 500));
 const queue = new SinkQueue(sink, undefined, () => store.releaseMappedPages());
 const profile = arg(args, 'profile');
-const session = profile ? new Session() : null;
-if (session) {
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.start');
-}
+const stopProfile = await startCpuProfile(profile);
 watchGc();
 const g0 = gcSnapshot();
 const t0 = cpuMs();
@@ -56,10 +50,6 @@ const cpu = cpuMs() - t0;
 const wall = performance.now() - w0;
 await new Promise((r) => setTimeout(r, 10));
 const gc = gcSince(g0, gcSnapshot());
-if (session) {
-  const { profile: p } = await session.post('Profiler.stop');
-  writeFileSync(profile!, JSON.stringify(p));
-  session.disconnect();
-}
+await stopProfile();
 await store.close();
 console.log(`${alerts.length} alerts, ${sink.decisions} decisions: process CPU ${cpu.toFixed(0)} ms (${((cpu * 1000) / alerts.length).toFixed(1)} us/alert), wall ${wall.toFixed(0)} ms; GC ${gc.minor} scavenges ${gc.minorMs.toFixed(0)} ms, ${gc.major} major ${gc.majorMs.toFixed(0)} ms`);

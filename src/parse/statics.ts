@@ -14,6 +14,9 @@ import { pureInputs, QUIET_CALLS } from '../expr/pure-inputs.js';
 import { EVT_STRING_FIELDS, LINE_STRING_FIELDS, evtPath, type EvtStringField, type LineStringField } from '../expr/evt-field.js';
 import type { ParseRuntime } from './runtime.js';
 
+/** evaluate()'s answer when the expression threw (the error is already counted and reported). */
+const FAILED: unique symbol = Symbol('static failed');
+
 /** A static whose expression returned a type CrowdSec refuses: the event is dropped. */
 export class EventDropError extends Error {}
 
@@ -218,6 +221,16 @@ function compileStatic(s: Static): StaticsRunner | null {
   const raw = expr.fn;
   const fn = raw ?? ((env: { evt: PEvent }) => expr.run(env));
   const message = raw ? (e: unknown) => runErrorMessage(e, source) : (e: unknown) => (e as Error).message;
+  /** The expression's value, or FAILED after counting and reporting its error. */
+  const evaluate = (env: { evt: PEvent }, rt: ParseRuntime): unknown => {
+    try {
+      return fn(env, null);
+    } catch (e) {
+      rt.counters.staticErrors++;
+      rt.warn(`${s.where}: ${message(e)}`);
+      return FAILED;
+    }
+  };
   const inputs = memoInputs(source);
   if (inputs !== null) {
     // A pure function of one or two map entries: the last inputs and their string result
@@ -233,14 +246,8 @@ function compileStatic(s: Static): StaticsRunner | null {
       let value: string;
       if (va === lastA && vb === lastB) value = lastOut;
       else {
-        let v: unknown;
-        try {
-          v = fn(env, null);
-        } catch (e) {
-          rt.counters.staticErrors++;
-          rt.warn(`${s.where}: ${message(e)}`);
-          return;
-        }
+        const v = evaluate(env, rt);
+        if (v === FAILED) return;
         value = typeof v === 'string' ? v : toStaticString(v, s, rt);
         // Strings and integers (`len(...)`) convert without a warning: remembered.
         if (typeof v === 'string' || (typeof v === 'number' && Number.isInteger(v))) {
@@ -254,14 +261,8 @@ function compileStatic(s: Static): StaticsRunner | null {
     };
   }
   return (evt, env, rt) => {
-    let v: unknown;
-    try {
-      v = fn(env, null);
-    } catch (e) {
-      rt.counters.staticErrors++;
-      rt.warn(`${s.where}: ${message(e)}`);
-      return;
-    }
+    const v = evaluate(env, rt);
+    if (v === FAILED) return;
     const value = typeof v === 'string' ? v : toStaticString(v, s, rt);
     if (value === '' && !keepEmpty) return;
     write(evt, value, rt);
