@@ -18,9 +18,9 @@ export interface SinkedAlert {
   decisions: DecisionInput[];
 }
 
-/** AlertSink.add calls so far, and those running: what profilesFor's GetDecisionsCount memo is valid for. */
+/** AlertSink.add calls so far, and the one running (0: none): what profilesFor's GetDecisionsCount memo is valid for. */
 let addSeq = 0;
-let addsRunning = 0;
+let runningAdd = 0;
 
 export class AlertSink {
   private pending: SinkedAlert[] = [];
@@ -40,13 +40,11 @@ export class AlertSink {
     return loadProfiles(file, {
       ...helpers,
       decisionsCount: (v) => {
-        if (addsRunning > 0 && memo.add === addSeq && memo.value === v) return memo.count;
+        if (runningAdd !== 0 && memo.add === runningAdd && memo.value === v) return memo.count;
         const count = store?.countDecisions(v) ?? 0;
-        if (addsRunning > 0) {
-          memo.add = addSeq;
-          memo.value = v;
-          memo.count = count;
-        }
+        memo.add = runningAdd;
+        memo.value = v;
+        memo.count = count;
         return count;
       },
       decisionsSinceCount: (v, since) => {
@@ -58,13 +56,13 @@ export class AlertSink {
 
   /** Runs the profiles; returns the alert with its decisions (what `--json` prints). */
   add(alert: LapiAlert): SinkedAlert {
-    addSeq++;
-    addsRunning++;
+    // Synchronous: no other add can start before this one ends.
+    runningAdd = ++addSeq;
     let decisions: DecisionInput[];
     try {
       decisions = evaluateProfiles(this.profiles, alert).decisions;
     } finally {
-      addsRunning--;
+      runningAdd = 0;
     }
     this.decisions += decisions.length;
     const item = { alert, decisions };
