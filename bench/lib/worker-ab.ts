@@ -7,6 +7,7 @@
  *
  *   node --max-semi-space-size=4 --import tsx bench/lib/worker-ab.ts FILE TYPE A_DIST B_DIST [--rounds 6]
  *
+ * `--no-defer DIR`: that build runs all parser statics in place (deferred.ts off).
  * A_DIST / B_DIST: compiled trees (`npx tsc -p tsconfig.build.json` writes dist/). Reports
  * CPU µs per line of each (user+sys of the process while that engine ran, GC included) per
  * round after a warm-up round, and B/A per round. Both heaps share one V8: a collection
@@ -24,6 +25,8 @@ if (!file || !type || !aDir || !bDir) {
   process.exit(2);
 }
 const rounds = Number(arg(args, 'rounds') ?? 6);
+/** `--no-defer DIR`: that build runs every parser static in place (A/B of the deferral alone). */
+const noDefer = args.flatMap((a, i) => (a === '--no-defer' ? [args[i + 1]!] : []));
 
 interface Variant {
   run(batch: Uint8Array): void;
@@ -41,13 +44,24 @@ async function load(dir: string): Promise<Variant> {
   const { PreparedRoutes } = (await import(at('scenarios/engine.js'))) as typeof import('../../src/scenarios/engine.js');
   const { POOL_BATCH_BYTES } = (await import(at('pipeline/replay.js'))) as typeof import('../../src/pipeline/replay.js');
   const engine = await DetectionEngine.create({ mode: 'replay', warn: () => {} });
+  // As parse-worker.ts, for a build that has deferred statics (older builds have none).
+  let runDeferred: (evt: Parameters<typeof import('../../src/parse/deferred.js').runDeferred>[0]) => void = () => {};
+  const deferred = (await import(at('parse/deferred.js')).catch(() => null)) as typeof import('../../src/parse/deferred.js') | null;
+  if (deferred && !noDefer.includes(dir)) {
+    const { enableDeferral } = (await import(at('parse/stages.js'))) as typeof import('../../src/parse/stages.js');
+    const set = engine.rules.parsers.set;
+    enableDeferral(set, deferred.planDeferral(set, engine.scenarios, engine.rules.postoverflows.set));
+    runDeferred = deferred.runDeferred;
+  }
   const writer = new PourRecordWriter(fieldNeeds(engine.scenarios, engine.rules.postoverflows.set), engine.scenarios);
   const routes = new PreparedRoutes();
   const labels = new Map([['type', type!]]);
   return {
     run(batch) {
       engine.parseBatch(batch, file!, labels, (evt) => {
-        writer.add(evt, engine.buckets.routeInto(evt, routes));
+        const r = engine.buckets.routeInto(evt, routes);
+        if (r.count > 0) runDeferred(evt);
+        writer.add(evt, r);
       }, 'file', true);
       writer.finish({ lines: 0, parsed: 0, unparsed: 0, whitelisted: 0, dropped: 0 });
     },

@@ -5,7 +5,7 @@
  * collections V8 ran (count and time by kind), steadier than wall time on a shared machine.
  *
  *   node --max-semi-space-size=4 --import tsx bench/lib/worker-path.ts FILE TYPE [--runs 3]
- *        [--profile OUT.cpuprofile] [--heap-profile OUT.heapprofile]
+ *        [--profile OUT.cpuprofile] [--heap-profile OUT.heapprofile] [--config RULES_DIR] [--no-defer]
  *
  * (--max-semi-space-size=4: a worker's young generation, pool.ts WORKER_YOUNG_GENERATION_MB.)
  * The first run warms the JIT; each following run is reported. With --profile, a CPU
@@ -20,6 +20,8 @@ import { PourRecordWriter } from '../../src/pipeline/pour-records.js';
 import { fieldNeeds } from '../../src/pipeline/field-needs.js';
 import { PreparedRoutes } from '../../src/scenarios/engine.js';
 import { POOL_BATCH_BYTES } from '../../src/pipeline/replay.js';
+import { planDeferral, runDeferred } from '../../src/parse/deferred.js';
+import { enableDeferral } from '../../src/parse/stages.js';
 import { arg } from './args.js';
 import { cpuMs } from './measure.js';
 
@@ -48,7 +50,13 @@ function batches(buf: Buffer): Uint8Array[] {
   return out;
 }
 
-const engine = await DetectionEngine.create({ mode: 'replay', warn: () => {} });
+// --config DIR: another rules directory (e.g. a variant without a parser, for an upper bound).
+const engine = await DetectionEngine.create({ mode: 'replay', configDir: opt('config'), warn: () => {} });
+// As parse-worker.ts: statics only routed events need run after routing (--no-defer: in place).
+if (!args.includes('--no-defer')) {
+  const set = engine.rules.parsers.set;
+  enableDeferral(set, planDeferral(set, engine.scenarios, engine.rules.postoverflows.set));
+}
 const writer = new PourRecordWriter(fieldNeeds(engine.scenarios, engine.rules.postoverflows.set), engine.scenarios);
 const routes = new PreparedRoutes();
 const labels = new Map([['type', type]]);
@@ -73,7 +81,9 @@ function once(): { lines: number; ms: number; bytes: number } {
   const t = cpuMs();
   for (const b of parts) {
     engine.parseBatch(b, file!, labels, (evt) => {
-      writer.add(evt, engine.buckets.routeInto(evt, routes));
+      const r = engine.buckets.routeInto(evt, routes);
+      if (r.count > 0) runDeferred(evt);
+      writer.add(evt, r);
     }, 'file', true);
     bytes += writer.finish({ lines: 0, parsed: 0, unparsed: 0, whitelisted: 0, dropped: 0 }).byteLength;
   }

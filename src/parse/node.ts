@@ -25,6 +25,7 @@ import type { CompiledExpr } from '../expr/index.js';
 import type { GrokStep, ParserNode, Whitelist } from './types.js';
 import type { ParseRuntime } from './runtime.js';
 import { compileStatics } from './statics.js';
+import { deferStatics, isDeferred } from './deferred.js';
 import { prefiltered, syslogRecords } from './line-hint.js';
 import { syslogHeaderReader } from './syslog-fast.js';
 import { accessLogReader } from './access-fast.js';
@@ -271,7 +272,9 @@ function compileNode(node: ParserNode, withFilter: boolean): NodeRunner {
   const bareKey = bare.map((g) => (g && g.applyOn !== null && g.applyOn !== 'Line.Raw' ? internKey(g.applyOn) : ''));
   const bareSite = node.children.map((c, i) => (bare[i] !== null ? grokSiteOf(c) : -1));
   const runAt = bareRuns(bareGrok, bareRaw, bareKey, children, bareSite);
-  const statics = compileStatics(node.statics);
+  const own = compileStatics(node.statics);
+  // A deferred node (deferred.ts) queues its statics; the worker runs them if the event is routed.
+  const statics: typeof own = isDeferred(node) ? (_evt, env, rt) => deferStatics(own, env, rt) : own;
   const nextStage = node.nextStage;
 
   return (evt, ctx) => {
@@ -469,6 +472,12 @@ export function nodeBodyRunner(node: ParserNode): NodeRunner {
   let r = bodies.get(node);
   if (r === undefined) bodies.set(node, (r = compileNode(node, false)));
   return r;
+}
+
+/** Drops a node's compiled forms (its deferral changed: deferred.ts); the next use compiles it again. */
+export function forgetCompiled(node: ParserNode): void {
+  runners.delete(node);
+  bodies.delete(node);
 }
 
 /** A node's filter as the runner evaluates it: 1 true, 0 false or non-bool, 2 error (counted by the caller). */

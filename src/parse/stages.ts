@@ -15,7 +15,8 @@
 import { internKey, type PEvent } from '../core/event.js';
 import type { ParserNode, ParserSet } from './types.js';
 import type { ParseRuntime } from './runtime.js';
-import { filterOutcome, nodeBodyRunner, nodeRunner, type NodeContext, type NodeRunner } from './node.js';
+import { filterOutcome, forgetCompiled, nodeBodyRunner, nodeRunner, type NodeContext, type NodeRunner } from './node.js';
+import { markDeferred, resetDeferred } from './deferred.js';
 import { EventDropError } from './statics.js';
 import { pureInputs } from '../expr/pure-inputs.js';
 
@@ -143,6 +144,7 @@ export function parseEvent(set: ParserSet, evt: PEvent, rt: ParseRuntime, trace?
   const stages = set.stages;
   if (stages.length === 0) return 'unparsed';
   const c = compiledSet(set);
+  resetDeferred();
   if (evt.Stage === '') evt.Stage = stages[0]!;
   evt.Process = false;
   if (evt.Time === null) evt.Time = rt.now();
@@ -207,4 +209,16 @@ export function parseEvent(set: ParserSet, evt: PEvent, rt: ParseRuntime, trace?
 /** A node is about to run (it may write any field): the slots read their entry again. */
 function invalidate(slots: readonly FilterSlot[]): void {
   for (let k = 0; k < slots.length; k++) slots[k]!.current = null;
+}
+
+/**
+ * Defers the statics of `nodes` (top-level nodes of `set`, as deferred.ts planDeferral
+ * chose them): from now on parseEvent queues them, and the caller must call runDeferred(evt)
+ * for every event it sends on before reading it. For a pool worker only.
+ */
+export function enableDeferral(set: ParserSet, nodes: readonly ParserNode[]): void {
+  if (nodes.length === 0) return;
+  markDeferred(nodes);
+  for (const n of nodes) forgetCompiled(n);
+  compiledSets.delete(set);
 }

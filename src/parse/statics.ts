@@ -13,6 +13,7 @@ import { parse } from '../expr/parser.js';
 import { pureInputs, QUIET_CALLS } from '../expr/pure-inputs.js';
 import { EVT_STRING_FIELDS, LINE_STRING_FIELDS, evtPath, type EvtStringField, type LineStringField } from '../expr/evt-field.js';
 import type { ParseRuntime } from './runtime.js';
+import { compileStringExpr } from '../expr/string-fast.js';
 
 /** evaluate()'s answer when the expression threw (the error is already counted and reported). */
 const FAILED: unique symbol = Symbol('static failed');
@@ -197,6 +198,24 @@ function fieldCopy(source: string, write: Writer, keepEmpty: boolean): StaticsRu
   };
 }
 
+/**
+ * A coalesce / concat of string reads (`evt.Meta.x != '' ? evt.Meta.x : evt.Parsed.y`,
+ * `evt.Parsed.a + evt.Parsed.b`; expr/string-fast.ts): computed by a direct closure, which
+ * can neither throw nor return a non-string, so no error handling and no input memo.
+ */
+function stringStatic(source: string, s: Static, write: Writer, keepEmpty: boolean): StaticsRunner | null {
+  const f = compileStringExpr(source);
+  if (f === null) return null;
+  if (keepEmpty) return (evt, env, rt) => write(evt, f(env.evt), rt);
+  const tkey = internKey(s.key);
+  switch (targetOf(s)) {
+    case 0: return (evt, env) => { const v = f(env.evt); if (v !== '') evt.Meta.set(tkey, v); };
+    case 1: return (evt, env) => { const v = f(env.evt); if (v !== '') evt.Parsed.set(tkey, v); };
+    case 2: return (evt, env) => { const v = f(env.evt); if (v !== '') evt.Enriched.set(tkey, v); };
+    default: return (evt, env, rt) => { const v = f(env.evt); if (v !== '') write(evt, v, rt); };
+  }
+}
+
 /** One static as a closure; null when it can never write anything (a literal ""). */
 function compileStatic(s: Static): StaticsRunner | null {
   // ParseDate runs even on "" (it then yields its fallback); every other static skips "".
@@ -216,6 +235,8 @@ function compileStatic(s: Static): StaticsRunner | null {
   const expr = s.expr!;
   const direct = expr.mapRead ? mapCopy(expr.mapRead, s, write, keepEmpty) : fieldCopy(expr.source, write, keepEmpty);
   if (direct) return direct;
+  const fast = stringStatic(expr.source, s, write, keepEmpty);
+  if (fast) return fast;
   const source = expr.source;
   // The raw closure skips run()'s wrapper; errors get the message run() would have given.
   const raw = expr.fn;

@@ -14,6 +14,8 @@ import { enableRegexpBacktrackGuard } from '../grok/regexp-guard.js';
 import type { SharedGeo } from '../parse/enrichers/geoip.js';
 import { ALL_FIELDS, fieldNeeds } from '../pipeline/field-needs.js';
 import { PreparedRoutes } from '../scenarios/engine.js';
+import { planDeferral, runDeferred } from '../parse/deferred.js';
+import { enableDeferral } from '../parse/stages.js';
 
 export interface ParseWorkerData {
   configDir?: string;
@@ -22,6 +24,8 @@ export interface ParseWorkerData {
   geoShared?: SharedGeo;
   /** Send every event field, whatever the rules read (tests of the field-needs analysis). */
   allFields?: boolean;
+  /** false: run every parser static in place (src/parse/deferred.ts off); default true (off with allFields, which sends every field of every event). */
+  deferStatics?: boolean;
 }
 
 export interface ParseTask {
@@ -41,6 +45,19 @@ const ready = DetectionEngine.create({
   geoipDir: data.geoipDir,
   geoShared: data.geoShared,
   warn: (m) => process.stderr.write(`warning: ${m}\n`),
+}).then((engine) => {
+  // Statics whose results only routed events need (GeoIP enrichment...) run after routing,
+  // for those events alone (src/parse/deferred.ts proves it from the rules).
+  if (data.deferStatics !== false && data.allFields !== true) {
+    const set = engine.rules.parsers.set;
+    try {
+      enableDeferral(set, planDeferral(set, engine.scenarios, engine.rules.postoverflows.set));
+    } catch (e) {
+      // An analysis failure only costs the saving: every static then runs in place.
+      process.stderr.write(`warning: statics deferral disabled: ${(e as Error).message}\n`);
+    }
+  }
+  return engine;
 });
 
 let writer: PourRecordWriter | null = null;
@@ -69,7 +86,9 @@ export default async function parseBatch(task: ParseTask): Promise<Uint8Array> {
   // One scan of the batch (lines, prefilter, syslog header) in WASM, then per line the parsers.
   // One event object for every line: add() copies what it needs, nothing keeps the event.
   engine.parseBatch(new Uint8Array(task.bytes), task.src, labels, (evt) => {
-    out.add(evt, buckets.routeInto(evt, routes));
+    const r = buckets.routeInto(evt, routes);
+    if (r.count > 0) runDeferred(evt);
+    out.add(evt, r);
   }, 'file', true);
   const c = engine.counters;
   const packed = out.finish({

@@ -1,0 +1,140 @@
+/**
+ * Every event field an expression can read, whatever helpers it calls (unlike pure-inputs.ts,
+ * which also proves the result depends on those fields only): the basis of the parse
+ * deferral analysis (src/parse/deferred.ts), which must know that nothing reads a field
+ * before it moves the field's computation later. Helpers see only their arguments, so a
+ * call reads what its arguments read. Anything that could reach a field unseen is
+ * "unknown" (null): a bare `evt` or any other environment name, a whole map (`evt.Meta`
+ * passed to a helper or iterated), a method of the event (`evt.GetMeta(...)`).
+ *
+ * Also: whether an expression always yields a string without ever throwing, so that a
+ * static computing it can neither drop the event, warn, nor count an error.
+ */
+import type { Node } from './ast.js';
+import { parse } from './parser.js';
+import { evtPath, mapFieldOf } from './evt-field.js';
+import type { FieldRead } from './pure-inputs.js';
+
+/** The fields `source` reads (distinct), or null when it may read more than can be named. */
+export function fieldReads(source: string): FieldRead[] | null {
+  let ast: Node;
+  try {
+    ast = parse(source);
+  } catch {
+    return null;
+  }
+  return fieldReadsOf(ast);
+}
+
+/** fieldReads on a parsed tree. */
+export function fieldReadsOf(ast: Node): FieldRead[] | null {
+  const reads = new Map<string, FieldRead>();
+  return visit(ast, reads) ? [...reads.values()] : null;
+}
+
+function visit(n: Node, reads: Map<string, FieldRead>): boolean {
+  switch (n.kind) {
+    case 'nil': case 'bool': case 'int': case 'float': case 'string': case 'pointer':
+      return true;
+    case 'array':
+      return n.items.every((x) => visit(x, reads));
+    case 'map':
+      return n.entries.every((e) => visit(e.key, reads) && visit(e.value, reads));
+    case 'ident':
+      return false;
+    case 'member': case 'index': {
+      const path = evtPath(n);
+      if (path !== null) {
+        const r = readOfPath(path);
+        if (r === null) return false;
+        reads.set(r.kind === 'map' ? `m\0${r.map}\0${r.key}` : `f\0${r.path.join('.')}`, r);
+        return true;
+      }
+      if (n.kind === 'member') return n.object.kind !== 'ident' && visit(n.object, reads);
+      return n.object.kind !== 'ident' && visit(n.object, reads) && visit(n.index, reads);
+    }
+    case 'slice':
+      return visit(n.object, reads) && (n.from === null || visit(n.from, reads)) && (n.to === null || visit(n.to, reads));
+    case 'call':
+      return n.args.every((a) => visit(a, reads));
+    case 'closure':
+      return visit(n.body, reads);
+    case 'method':
+      return false;
+    case 'unary':
+      return visit(n.operand, reads);
+    case 'binary':
+      return visit(n.left, reads) && visit(n.right, reads);
+    case 'cond':
+      return visit(n.test, reads) && visit(n.then, reads) && visit(n.else, reads);
+    default:
+      return false;
+  }
+}
+
+/**
+ * A path below `evt` as one read: a map entry, or a field outside the string maps (Time,
+ * Line.Raw, Stage...). A whole map, or a path into a map that is not one key, is unknown.
+ */
+function readOfPath(path: readonly string[]): FieldRead | null {
+  const m = mapFieldOf(path);
+  if (m !== null) return { kind: 'map', ...m };
+  if (path.length === 0) return null;
+  const head = path[0]!;
+  if (head === 'Meta' || head === 'Parsed' || head === 'Enriched') return null;
+  if (head === 'Line' && (path.length === 1 || path[1] === 'Labels')) return null;
+  // Unmarshaled, Overflow, ...: structures that hold copies of event maps in some rule sets.
+  if (head === 'Unmarshaled' || head === 'Overflow') return null;
+  return { kind: 'field', path };
+}
+
+/**
+ * True when `source` always evaluates to a string and cannot throw on an event: string
+ * literals, map entries (a missing key reads ""), string fields, `+` of two such, and
+ * `test ? a : b` of two such with a test of comparisons between literals and reads.
+ */
+export function alwaysString(source: string): boolean {
+  let ast: Node;
+  try {
+    ast = parse(source);
+  } catch {
+    return false;
+  }
+  return isString(ast);
+}
+
+const STRING_FIELDS = new Set(['Stage', 'StrTime', 'StrTimeFormat', 'MarshaledTime', 'WhitelistReason']);
+
+function isStringRead(n: Node): boolean {
+  const path = evtPath(n);
+  if (path === null) return false;
+  if (mapFieldOf(path) !== null) return true;
+  return path.length === 1 && STRING_FIELDS.has(path[0]!);
+}
+
+function isString(n: Node): boolean {
+  switch (n.kind) {
+    case 'string': return true;
+    case 'member': case 'index': return isStringRead(n);
+    case 'binary': return n.op === '+' && isString(n.left) && isString(n.right);
+    case 'cond': return isSafeBool(n.test) && isString(n.then) && isString(n.else);
+    default: return false;
+  }
+}
+
+function isSafeBool(n: Node): boolean {
+  switch (n.kind) {
+    case 'bool': return true;
+    case 'unary': return (n.op === '!' || n.op === 'not') && isSafeBool(n.operand);
+    case 'binary':
+      if (n.op === '&&' || n.op === '||' || n.op === 'and' || n.op === 'or') return isSafeBool(n.left) && isSafeBool(n.right);
+      // Equality never throws, whatever the operand types.
+      if (n.op === '==' || n.op === '!=') return isOperand(n.left) && isOperand(n.right);
+      return false;
+    default: return false;
+  }
+}
+
+function isOperand(n: Node): boolean {
+  return n.kind === 'string' || n.kind === 'int' || n.kind === 'bool' || n.kind === 'nil' || isStringRead(n);
+}

@@ -1,0 +1,229 @@
+/**
+ * Deferred statics: work a parser node does whose result nothing reads until after routing.
+ *
+ * A pool worker parses every line, but only the events routed to a bucket are sent on (pour
+ * records), and for sshd that is a small part of them: the rest are counted and forgotten.
+ * A node such as geoip-enrich (GeoIP/ASN lookups into Enriched, copied into Meta) computes
+ * fields that only alerts read, so the worker may run its statics after routing, for the
+ * routed events alone, and every outcome stays the same.
+ *
+ * `planDeferral` decides at load time which top-level nodes qualify; it errs towards running
+ * everything in place. A node qualifies when:
+ *  - it has statics only (filter allowed; no grok, children or whitelist), so its success
+ *    does not depend on them, and every static writes a Meta/Parsed/Enriched key from a
+ *    literal or an expression that always yields a string and cannot throw
+ *    (field-reads.ts alwaysString), or calls an enricher that is a pure, quiet function of
+ *    its input writing only Enriched (GeoIpCity, GeoIpASN, IpToRange): so a static can
+ *    neither drop the event, warn, nor count an error, wherever it runs;
+ *  - nothing that runs after it before the event is sent reads what it writes, or writes
+ *    what it reads or writes: later nodes of its stage and all nodes of later stages
+ *    (filters, grok inputs, statics, whitelists), and the scenario filters and groupby
+ *    (routing). Every read must be nameable (expr/field-reads.ts): one unknown read, such
+ *    as a whole map passed to a helper, keeps the node in place;
+ *  - the expressions that see the event after routing (distinct, cancel_on, overflow
+ *    filters, conditions, scope, postoverflow nodes) read no whole map: they see the same
+ *    values, but the maps' insertion order may differ, and only a whole-map read could tell.
+ *
+ * At run time (a single thread's module state: one event is parsed at a time), a deferred
+ * node's statics are queued instead of run; `runDeferred` runs the queue in order for the
+ * event just parsed; `parseEvent` empties it for every new event.
+ */
+import type { PEvent } from '../core/event.js';
+import type { ScenarioSpec } from '../config/scenario.js';
+import type { CompiledExpr } from '../expr/index.js';
+import type { FieldRead } from '../expr/pure-inputs.js';
+import { alwaysString, fieldReads } from '../expr/field-reads.js';
+import type { ParserNode, ParserSet, Static } from './types.js';
+import type { ParseRuntime } from './runtime.js';
+
+type Statics = (evt: PEvent, env: { evt: PEvent }, rt: ParseRuntime) => void;
+
+/** Enricher methods that are pure functions of their input, never warn per call, and write Enriched only. */
+export const DEFERRABLE_METHODS: ReadonlySet<string> = new Set(['GeoIpCity', 'GeoIpASN', 'IpToRange']);
+
+/** A field as a set element: `Meta\0key`, `Meta\0*` (any key of the map), or `f\0path`. */
+type FieldSet = Set<string>;
+const ANY = '*';
+
+function readKey(r: FieldRead): string {
+  return r.kind === 'map' ? `${r.map}\0${r.key}` : `f\0${r.path.join('.')}`;
+}
+
+/** Adds the reads of an expression; false when they cannot all be named. */
+function addExprReads(e: CompiledExpr | null | undefined, out: FieldSet): boolean {
+  if (!e) return true;
+  const reads = fieldReads(e.source);
+  if (reads === null) return false;
+  for (const r of reads) out.add(readKey(r));
+  return true;
+}
+
+function addStaticReads(s: Static, out: FieldSet): boolean {
+  return addExprReads(s.expr, out);
+}
+
+/** Every field a node and its children may read; false when one read cannot be named. */
+function nodeReads(n: ParserNode, out: FieldSet): boolean {
+  if (!addExprReads(n.filter, out)) return false;
+  if (n.grok) {
+    const g = n.grok;
+    if (g.applyOn === null) {
+      if (!addExprReads(g.expression, out)) return false;
+    } else if (g.applyOn === 'Line.Raw') out.add('f\0Line.Raw');
+    else out.add(`Parsed\0${g.applyOn}`);
+    for (const s of g.statics) if (!addStaticReads(s, out)) return false;
+  }
+  for (const s of n.statics) if (!addStaticReads(s, out)) return false;
+  if (n.whitelist) {
+    if (n.whitelist.ips.length > 0 || n.whitelist.cidrs.length > 0) out.add('Meta\0source_ip');
+    for (const e of n.whitelist.exprs) if (!addExprReads(e, out)) return false;
+  }
+  return n.children.every((c) => nodeReads(c, out));
+}
+
+function addStaticWrite(s: Static, out: FieldSet): void {
+  switch (s.kind) {
+    case 'meta': out.add(`Meta\0${s.key}`); break;
+    case 'parsed': out.add(`Parsed\0${s.key}`); break;
+    case 'enriched': out.add(`Enriched\0${s.key}`); break;
+    // Enricher results are merged whole into Enriched, whatever keys they have.
+    case 'method': out.add(`Enriched\0${ANY}`); break;
+    case 'target': {
+      const path = s.key.startsWith('evt.') ? s.key.slice(4) : s.key;
+      const head = path.split('.')[0]!;
+      if (head === 'Meta' || head === 'Parsed' || head === 'Enriched') out.add(`${head}\0${ANY}`);
+      else out.add(`f\0${path}`);
+      break;
+    }
+  }
+}
+
+/** Every field a node and its children may write (grok captures: any Parsed key). */
+function nodeWrites(n: ParserNode, out: FieldSet): void {
+  if (n.grok) {
+    out.add(`Parsed\0${ANY}`);
+    for (const s of n.grok.statics) addStaticWrite(s, out);
+  }
+  for (const s of n.statics) addStaticWrite(s, out);
+  if (n.whitelist) {
+    out.add('f\0Whitelisted');
+    out.add('f\0WhitelistReason');
+  }
+  if (n.nextStage) out.add('f\0Stage');
+  n.children.forEach((c) => nodeWrites(c, out));
+}
+
+/** Whether two field sets share a field (a map's `*` meets every key of that map). */
+export function overlaps(a: FieldSet, b: FieldSet): boolean {
+  for (const x of a) {
+    if (b.has(x)) return true;
+    const sep = x.indexOf('\0');
+    const map = x.slice(0, sep);
+    if (map === 'f') continue;
+    if (b.has(`${map}\0${ANY}`)) return true;
+    if (x.slice(sep + 1) === ANY) {
+      for (const y of b) if (y.startsWith(`${map}\0`)) return true;
+    }
+  }
+  return false;
+}
+
+/** The node's own reads and writes when its statics may be deferred, else null. */
+function candidate(n: ParserNode): { reads: FieldSet; writes: FieldSet } | null {
+  if (n.grok || n.children.length > 0 || n.whitelist || n.statics.length === 0) return null;
+  const reads: FieldSet = new Set();
+  const writes: FieldSet = new Set();
+  for (const s of n.statics) {
+    if (s.kind === 'target') return null;
+    if (s.kind === 'method' && !DEFERRABLE_METHODS.has(s.key)) return null;
+    if (s.expr !== null && !alwaysString(s.expr.source)) return null;
+    if (!addStaticReads(s, reads)) return null;
+    addStaticWrite(s, writes);
+  }
+  return { reads, writes };
+}
+
+/**
+ * The top-level nodes of `set` whose statics a worker may run after routing (see above):
+ * `scenarios` are all scenarios events may be routed to, `postoverflows` the postoverflow
+ * parsers (they see the events' fields through alerts).
+ */
+export function planDeferral(set: ParserSet, scenarios: readonly ScenarioSpec[], postoverflows: ParserSet): ParserNode[] {
+  // After routing: only whole-map reads could tell a difference (insertion order).
+  const after: FieldSet = new Set();
+  for (const s of scenarios) {
+    const exprs = [s.distinct, s.cancelOn, s.overflowFilter, s.condition, s.scope.expression, ...s.bayesianConditions.map((c) => c.condition)];
+    if (!exprs.every((e) => addExprReads(e, after))) return [];
+  }
+  for (const nodes of postoverflows.byStage.values()) {
+    if (!nodes.every((n) => nodeReads(n, after))) return [];
+  }
+  // Routing reads: what no deferred node may write.
+  const routeReads: FieldSet = new Set();
+  for (const s of scenarios) {
+    if (!addExprReads(s.filter, routeReads) || !addExprReads(s.groupby, routeReads)) return [];
+  }
+  const stages = set.stages.map((st) => set.byStage.get(st) ?? []);
+  const out: ParserNode[] = [];
+  for (let si = 0; si < stages.length; si++) {
+    const nodes = stages[si]!;
+    for (let ni = 0; ni < nodes.length; ni++) {
+      const own = candidate(nodes[ni]!);
+      if (own === null || overlaps(own.writes, routeReads)) continue;
+      const laterReads: FieldSet = new Set();
+      const laterWrites: FieldSet = new Set();
+      let known = true;
+      const later = [...nodes.slice(ni + 1), ...stages.slice(si + 1).flat()];
+      for (const n of later) {
+        if (!nodeReads(n, laterReads)) { known = false; break; }
+        nodeWrites(n, laterWrites);
+      }
+      if (!known || overlaps(own.writes, laterReads) || overlaps(laterWrites, own.writes) || overlaps(laterWrites, own.reads)) continue;
+      out.push(nodes[ni]!);
+    }
+  }
+  return out;
+}
+
+// ---- run time ----
+
+const deferredNodes = new WeakSet<ParserNode>();
+
+/** Marks nodes as deferred (their compiled runners must be built afterwards: stages.enableDeferral). */
+export function markDeferred(nodes: readonly ParserNode[]): void {
+  for (const n of nodes) deferredNodes.add(n);
+}
+
+export function isDeferred(node: ParserNode): boolean {
+  return deferredNodes.has(node);
+}
+
+let count = 0;
+const runs: Statics[] = [];
+const envs: { evt: PEvent }[] = [];
+const rts: ParseRuntime[] = [];
+
+/** Queues a deferred node's statics for the event being parsed. */
+export function deferStatics(run: Statics, env: { evt: PEvent }, rt: ParseRuntime): void {
+  runs[count] = run;
+  envs[count] = env;
+  rts[count] = rt;
+  count++;
+}
+
+/** A new event is being parsed: what was queued for the previous one is dropped. */
+export function resetDeferred(): void {
+  count = 0;
+}
+
+/** Runs the statics queued while `evt` (the event just parsed) went through the stages. */
+export function runDeferred(evt: PEvent): void {
+  const n = count;
+  count = 0;
+  for (let k = 0; k < n; k++) runs[k]!(evt, envs[k]!, rts[k]!);
+}
+
+/** Statics queued and not yet run (tests). */
+export function pendingDeferred(): number {
+  return count;
+}
