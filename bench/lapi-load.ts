@@ -36,8 +36,10 @@
  *              poll is a delta, as in steady state.
  *
  * `--bare` replaces the API by a bare node:http server answering `null` (the platform's
- * floor, measured the same way). `--no-fast-lookup` serves `?ip=` through fastify's route
- * instead of the fast path (src/api/fast-lookup.ts), for A/B runs.
+ * floor, measured the same way). By default `?ip=` lookups are answered at the connection level
+ * (src/api/raw-lookup.ts, before node:http parses them); `--no-raw-lookup` leaves them to the
+ * request-level fast path (src/api/fast-lookup.ts), `--no-fast-lookup` to fastify's route
+ * (both fast paths off), for A/B runs.
  *
  * The API runs in a child process (`--serve`): createApiServer as `palisade lapi` builds it
  * (durable store, metrics counted, store upkeep timers on), with node's default flags as
@@ -54,7 +56,7 @@
  *
  *   npm run bench:lapi -- [--decisions 100000] [--rate 5000] [--duration 20]
  *        [--connections 20] [--ac-connections 50] [--bouncers 1000] [--poll-duration 60]
- *        [--only paced,lookup,startup,bouncers] [--pin] [--spin|--no-spin] [--no-active-set] [--no-fast-lookup]
+ *        [--only paced,lookup,startup,bouncers] [--pin] [--spin|--no-spin] [--no-active-set] [--no-fast-lookup] [--no-raw-lookup]
  *        [--server-prof DIR] [--server-flags "--trace-gc ..."] [--dump-latency FILE.csv] [--bare]
  *        [--legacy-client] [--nice N]
  * (unbundled: node --import tsx bench/lapi-load.ts ...)
@@ -154,7 +156,7 @@ async function serve(dir: string, activeSet: boolean): Promise<void> {
   if (argv.includes('--bare')) return serveBare();
   const store = Store.open(dir);
   // As `palisade lapi` builds it (src/cli/lapi.ts): metrics counted, upkeep timers running.
-  const api = createApiServer({ store, profiles: [], listen: '127.0.0.1:0', activeSet, maintenance: true, fastLookup: !argv.includes('--no-fast-lookup') });
+  const api = createApiServer({ store, profiles: [], listen: '127.0.0.1:0', activeSet, maintenance: true, fastLookup: !argv.includes('--no-fast-lookup'), rawLookup: !argv.includes('--no-raw-lookup') });
   const t0 = performance.now();
   const { url } = await api.listen();
   process.send!({ url, loadMs: performance.now() - t0, rssMb: process.memoryUsage().rss / 2 ** 20 });
@@ -258,7 +260,7 @@ function serverNodeFlags(): string[] {
 }
 
 function startServer(dir: string, activeSet: boolean, pin: boolean): Promise<{ child: ChildProcess; url: string; loadMs: number; rssMb: number }> {
-  const passOn = ['--bare', '--no-fast-lookup'].filter((f) => argv.includes(f));
+  const passOn = ['--bare', '--no-fast-lookup', '--no-raw-lookup'].filter((f) => argv.includes(f));
   const args = ['--serve', dir, ...(activeSet ? [] : ['--no-active-set']), ...passOn];
   // --server-prof DIR: CPU profile of the server process (written when it stops).
   const prof = optStr('server-prof');
@@ -580,7 +582,7 @@ async function main(): Promise<void> {
   const machine = machineInfo(ROOT);
   const work = mkdtempSync(join(tmpdir(), 'palisade-lapi-bench-'));
   const dir = join(work, 'store');
-  const report: Record<string, unknown> = { benchmark: 'lapi-load', machine, decisions: n, serverNodeFlags: serverNodeFlags(), nice: optStr('nice') ?? null, activeSet, fastLookup: !argv.includes('--no-fast-lookup'), pinned: pin, bare: argv.includes('--bare') };
+  const report: Record<string, unknown> = { benchmark: 'lapi-load', machine, decisions: n, serverNodeFlags: serverNodeFlags(), nice: optStr('nice') ?? null, activeSet, fastLookup: !argv.includes('--no-fast-lookup'), rawLookup: !argv.includes('--no-fast-lookup') && !argv.includes('--no-raw-lookup'), pinned: pin, bare: argv.includes('--bare') };
   const lines: string[] = [];
   let server: Awaited<ReturnType<typeof startServer>> | null = null;
   const store = Store.open(dir, { noSync: true });

@@ -1,6 +1,8 @@
 /**
  * Fast path of a live bouncer's lookup, `GET /v1/decisions?ip=X`, answered on the node:http
- * server's request event before fastify sees the request. Fastify's routing, request and
+ * server's request event before fastify sees the request. Most lookups are answered one step
+ * earlier, from the connection's bytes (raw-lookup.ts); this path serves the connections
+ * raw-lookup.ts handed to node:http, and every lookup when that front is off. Fastify's routing, request and
  * reply objects, hook runner and send pipeline cost more CPU per request than the lookup
  * itself (bench/RESULTS-lapi.md); on a one-request-per-wakeup load that is most of the
  * tail.

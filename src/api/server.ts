@@ -22,6 +22,7 @@ import type { ApiContext } from './context.js';
 import { Credentials } from './credentials.js';
 import { ApiError, Errors, messageError, toApiError } from './errors.js';
 import { installFastLookup } from './fast-lookup.js';
+import { installRawLookup, type RawLookupFront } from './raw-lookup.js';
 import { locateJsonError } from './json-errors.js';
 import { ApiMetrics } from './metrics.js';
 import { registerPushStream, type PushHub, type PushStreamOptions } from './push-stream.js';
@@ -75,6 +76,12 @@ export interface ApiServerOptions {
    * route). Default on when the active set is; tests turn it off to compare both paths.
    */
   fastLookup?: boolean;
+  /**
+   * Answer those lookups at the connection level, before node:http parses them (raw-lookup.ts;
+   * same bytes). Default on when the fast path is, except with TLS client-certificate auth;
+   * connections handed to node:http keep the request-level fast path.
+   */
+  rawLookup?: boolean;
 }
 
 export interface ApiServer {
@@ -83,6 +90,8 @@ export interface ApiServer {
   metrics: ApiMetrics | null;
   /** The push stream's clients (null when disabled). */
   push: PushHub | null;
+  /** The connection-level fast path's counters (null when off). */
+  rawLookup: RawLookupFront | null;
   listen(): Promise<{ url: string }>;
   close(): Promise<void>;
 }
@@ -179,7 +188,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     closing = true;
     done();
   });
-  if (activeSet && opts.fastLookup !== false) installFastLookup(app.server, ctx, () => closing);
+  const fast = activeSet !== null && opts.fastLookup !== false;
+  if (fast) installFastLookup(app.server, ctx, () => closing);
+  // With client-certificate auth every connection would go to node at once: no raw front then.
+  const rawLookup = fast && ctx.tlsAuth === null && opts.rawLookup !== false ? installRawLookup(app.server, ctx, () => closing) : null;
 
   const timers: NodeJS.Timeout[] = [];
   return {
@@ -187,6 +199,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     ctx,
     metrics,
     push,
+    rawLookup,
     async listen() {
       await app.listen({ host: listenAt.host, port: listenAt.port });
       activeSet?.start();

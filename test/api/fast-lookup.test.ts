@@ -68,9 +68,11 @@ test('plainIpQuery: only a literal `?ip=X` alone, decoded as the query parser do
   }
 });
 
-test('fast path and fastify route answer byte-identically (hits v4/v6/range, misses, bad ip, keys, extra params)', async () => {
+// Run twice: with the connection-level front (raw-lookup.ts) in front of the request-level
+// fast path (the default), and with the request-level fast path alone (rawLookup: false).
+for (const raw of [true, false]) test(`fast path${raw ? ' (raw front on)' : ' (request level only)'} and fastify route answer byte-identically (hits v4/v6/range, misses, bad ip, keys, extra params)`, async () => {
   // h.server: fast path on; slow: the same API without it, on the same store and clock.
-  const h = await harness();
+  const h = await harness({ rawLookup: raw });
   let slow: ApiServer | null = null;
   const clients: RawClient[] = [];
   try {
@@ -148,6 +150,10 @@ test('fast path and fastify route answer byte-identically (hits v4/v6/range, mis
       if (c.fast) fastAnswered++;
     }
     assert.equal(fastAnswered, 20);
+    // The raw front answered the plain cases up to the first with a repeated header (node's
+    // parser joins or drops those): that one handed the connection to node:http for good.
+    if (raw) assert.deepEqual([h.server.rawLookup!.answered, h.server.rawLookup!.handedOff], [15, 1]);
+    else assert.equal(h.server.rawLookup, null);
     // The answers are what they should be, not just equal.
     const one = withoutDate(await fastClient.ask(`GET /v1/decisions?ip=10.1.2.3 HTTP/1.1\r\nHost: x\r\nx-api-key: ${key}\r\n\r\n`, true));
     const body = one.slice(one.indexOf('\r\n\r\n') + 4);
@@ -190,6 +196,8 @@ test('a decision written or deleted through the API shows on the very next fast 
       assert.equal(await del.text(), '{"nbDeleted":"1"}');
       assert.equal(await ask(), null, `round ${round}: gone at once`);
     }
+    // fetch's requests (undici: keep-alive, its usual headers) were answered by the raw front.
+    assert.equal(h.server.rawLookup!.answered, 7);
   } finally {
     await h.cleanup();
   }
