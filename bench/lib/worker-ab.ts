@@ -50,7 +50,9 @@ async function load(dir: string): Promise<Variant> {
   if (deferred && !noDefer.includes(dir)) {
     const { enableDeferral } = (await import(at('parse/stages.js'))) as typeof import('../../src/parse/stages.js');
     const set = engine.rules.parsers.set;
-    enableDeferral(set, deferred.planDeferral(set, engine.scenarios, engine.rules.postoverflows.set));
+    const post = engine.rules.postoverflows.set;
+    // Builds before the children tails (planTails) defer statics only.
+    enableDeferral(set, deferred.planDeferral(set, engine.scenarios, post), deferred.planTails?.(set, engine.scenarios, post) ?? []);
     runDeferred = deferred.runDeferred;
   }
   const writer = new PourRecordWriter(fieldNeeds(engine.scenarios, engine.rules.postoverflows.set), engine.scenarios);

@@ -20,7 +20,7 @@ import { PourRecordWriter } from '../../src/pipeline/pour-records.js';
 import { fieldNeeds } from '../../src/pipeline/field-needs.js';
 import { PreparedRoutes } from '../../src/scenarios/engine.js';
 import { POOL_BATCH_BYTES } from '../../src/pipeline/replay.js';
-import { planDeferral, runDeferred } from '../../src/parse/deferred.js';
+import { planDeferral, planTails, runDeferred } from '../../src/parse/deferred.js';
 import { enableDeferral } from '../../src/parse/stages.js';
 import { arg } from './args.js';
 import { cpuMs } from './measure.js';
@@ -55,7 +55,7 @@ const engine = await DetectionEngine.create({ mode: 'replay', configDir: opt('co
 // As parse-worker.ts: statics only routed events need run after routing (--no-defer: in place).
 if (!args.includes('--no-defer')) {
   const set = engine.rules.parsers.set;
-  enableDeferral(set, planDeferral(set, engine.scenarios, engine.rules.postoverflows.set));
+  enableDeferral(set, planDeferral(set, engine.scenarios, engine.rules.postoverflows.set), planTails(set, engine.scenarios, engine.rules.postoverflows.set));
 }
 const writer = new PourRecordWriter(fieldNeeds(engine.scenarios, engine.rules.postoverflows.set), engine.scenarios);
 const routes = new PreparedRoutes();

@@ -118,8 +118,25 @@ function isString(n: Node): boolean {
     case 'member': case 'index': return isStringRead(n);
     case 'binary': return n.op === '+' && isString(n.left) && isString(n.right);
     case 'cond': return isSafeBool(n.test) && isString(n.then) && isString(n.else);
+    // Case mapping of a string cannot fail.
+    case 'call': return (n.callee === 'Upper' || n.callee === 'Lower') && n.args.length === 1 && isString(n.args[0]!);
     default: return false;
   }
+}
+
+/**
+ * Whether an expression always yields a string or an integer and cannot throw: alwaysString,
+ * or `len(s)` of such a string (a static converts the integer without a warning).
+ */
+export function alwaysScalar(source: string): boolean {
+  let ast: Node;
+  try {
+    ast = parse(source);
+  } catch {
+    return false;
+  }
+  if (isString(ast)) return true;
+  return ast.kind === 'call' && ast.callee === 'len' && ast.args.length === 1 && isString(ast.args[0]!);
 }
 
 function isSafeBool(n: Node): boolean {
@@ -130,6 +147,8 @@ function isSafeBool(n: Node): boolean {
       if (n.op === '&&' || n.op === '||' || n.op === 'and' || n.op === 'or') return isSafeBool(n.left) && isSafeBool(n.right);
       // Equality never throws, whatever the operand types.
       if (n.op === '==' || n.op === '!=') return isOperand(n.left) && isOperand(n.right);
+      // Membership of a string in a list of literals compares, never throws.
+      if (n.op === 'in') return isString(n.left) && n.right.kind === 'array' && n.right.items.every((x) => x.kind === 'string');
       return false;
     default: return false;
   }

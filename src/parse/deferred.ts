@@ -24,6 +24,9 @@
  *    filters, conditions, scope, postoverflow nodes) read no whole map: they see the same
  *    values, but the maps' insertion order may differ, and only a whole-map read could tell.
  *
+ * `planTails` does the same for the last children of a node whose result cannot depend on
+ * them (http-logs' request splits): see there.
+ *
  * At run time (a single thread's module state: one event is parsed at a time), a deferred
  * node's statics are queued instead of run; `runDeferred` runs the queue in order for the
  * event just parsed; `parseEvent` empties it for every new event.
@@ -32,7 +35,7 @@ import type { PEvent } from '../core/event.js';
 import type { ScenarioSpec } from '../config/scenario.js';
 import type { CompiledExpr } from '../expr/index.js';
 import type { FieldRead } from '../expr/pure-inputs.js';
-import { alwaysString, fieldReads } from '../expr/field-reads.js';
+import { alwaysScalar, alwaysString, fieldReads } from '../expr/field-reads.js';
 import type { ParserNode, ParserSet, Static } from './types.js';
 import type { ParseRuntime } from './runtime.js';
 
@@ -185,6 +188,113 @@ export function planDeferral(set: ParserSet, scenarios: readonly ScenarioSpec[],
   return out;
 }
 
+/**
+ * A top-level node whose children from `from` on run after routing (planTails).
+ */
+export interface DeferredTail {
+  readonly node: ParserNode;
+  readonly from: number;
+}
+
+/** A static that writes a Meta/Parsed/Enriched key and can neither throw, warn nor drop the event. */
+function quietStatic(s: Static): boolean {
+  if (s.kind !== 'meta' && s.kind !== 'parsed' && s.kind !== 'enriched') return false;
+  return s.expr === null || alwaysScalar(s.expr.source);
+}
+
+/**
+ * A child that may run late: no filter, whitelist, children or next_stage, quiet statics, and
+ * at most a grok on the line or a Parsed key (a grok only writes its captures; a failed one
+ * changes nothing). Its reads and writes are added to `reads` / `writes`.
+ */
+function tailChild(c: ParserNode, reads: FieldSet, writes: FieldSet): boolean {
+  if (c.filter || c.whitelist || c.children.length > 0 || c.nextStage) return false;
+  const statics = [...(c.grok?.statics ?? []), ...c.statics];
+  if (!statics.every(quietStatic)) return false;
+  if (c.grok) {
+    const g = c.grok;
+    if (g.applyOn === null) return false;
+    reads.add(g.applyOn === 'Line.Raw' ? 'f\0Line.Raw' : `Parsed\0${g.applyOn}`);
+    for (const name of g.grok.semantics) writes.add(`Parsed\0${name}`);
+  }
+  for (const s of statics) {
+    if (!addStaticReads(s, reads)) return false;
+    addStaticWrite(s, writes);
+  }
+  return true;
+}
+
+/**
+ * Top-level nodes of `set` whose last children a worker may run after routing, for the
+ * routed events alone (e.g. http-logs' request splits: nothing routing reads comes from
+ * them). A node qualifies when it has no grok, statics or next_stage of its own, so its
+ * result is its last child's, and that last child always succeeds (statics only, no filter):
+ * the node succeeds whether the tail runs or not. The tail (children `from`..end) must be
+ * made of tailChild()ren, and, as for planDeferral, nothing after it before the event is
+ * sent (later nodes, later stages, scenario filters and groupby) reads what it writes or
+ * writes what it reads or writes; the longest such tail is taken. Deferred tails run in
+ * their original order with the deferred statics (runDeferred).
+ */
+export function planTails(set: ParserSet, scenarios: readonly ScenarioSpec[], postoverflows: ParserSet): DeferredTail[] {
+  const routeReads = beforeSendReads(scenarios, postoverflows);
+  if (routeReads === null) return [];
+  const stages = set.stages.map((st) => set.byStage.get(st) ?? []);
+  const out: DeferredTail[] = [];
+  for (let si = 0; si < stages.length; si++) {
+    const nodes = stages[si]!;
+    for (let ni = 0; ni < nodes.length; ni++) {
+      const n = nodes[ni]!;
+      const kids = n.children;
+      if (n.grok || n.statics.length > 0 || n.nextStage || kids.length === 0) continue;
+      const last = kids[kids.length - 1]!;
+      if (last.grok || last.statics.length === 0) continue;
+      const laterReads: FieldSet = new Set();
+      const laterWrites: FieldSet = new Set();
+      let known = true;
+      for (const m of [...nodes.slice(ni + 1), ...stages.slice(si + 1).flat()]) {
+        if (!nodeReads(m, laterReads)) { known = false; break; }
+        nodeWrites(m, laterWrites);
+      }
+      if (!known) continue;
+      // Grow the tail from the end while it stays deferrable.
+      let from = kids.length;
+      const reads: FieldSet = new Set();
+      const writes: FieldSet = new Set();
+      while (from > 0) {
+        const r = new Set(reads);
+        const w = new Set(writes);
+        if (!tailChild(kids[from - 1]!, r, w)) break;
+        if (overlaps(w, routeReads) || overlaps(w, laterReads) || overlaps(laterWrites, w) || overlaps(laterWrites, r)) break;
+        from--;
+        r.forEach((x) => reads.add(x));
+        w.forEach((x) => writes.add(x));
+      }
+      if (from < kids.length) out.push({ node: n, from });
+    }
+  }
+  return out;
+}
+
+/**
+ * What routing reads (scenario filters and groupby), or null when the expressions after
+ * routing read a whole map or a read cannot be named (then nothing is deferred).
+ */
+function beforeSendReads(scenarios: readonly ScenarioSpec[], postoverflows: ParserSet): FieldSet | null {
+  const after: FieldSet = new Set();
+  for (const s of scenarios) {
+    const exprs = [s.distinct, s.cancelOn, s.overflowFilter, s.condition, s.scope.expression, ...s.bayesianConditions.map((c) => c.condition)];
+    if (!exprs.every((e) => addExprReads(e, after))) return null;
+  }
+  for (const nodes of postoverflows.byStage.values()) {
+    if (!nodes.every((n) => nodeReads(n, after))) return null;
+  }
+  const routeReads: FieldSet = new Set();
+  for (const s of scenarios) {
+    if (!addExprReads(s.filter, routeReads) || !addExprReads(s.groupby, routeReads)) return null;
+  }
+  return routeReads;
+}
+
 // ---- run time ----
 
 const deferredNodes = new WeakSet<ParserNode>();
@@ -196,6 +306,18 @@ export function markDeferred(nodes: readonly ParserNode[]): void {
 
 export function isDeferred(node: ParserNode): boolean {
   return deferredNodes.has(node);
+}
+
+const tailFrom = new WeakMap<ParserNode, number>();
+
+/** Marks node tails as deferred (runners built afterwards: stages.enableDeferral). */
+export function markTails(tails: readonly DeferredTail[]): void {
+  for (const t of tails) tailFrom.set(t.node, t.from);
+}
+
+/** The index of the node's first deferred child, or -1. */
+export function deferredTailOf(node: ParserNode): number {
+  return tailFrom.get(node) ?? -1;
 }
 
 let count = 0;

@@ -25,7 +25,7 @@ import type { CompiledExpr } from '../expr/index.js';
 import type { GrokStep, ParserNode, Whitelist } from './types.js';
 import type { ParseRuntime } from './runtime.js';
 import { compileStatics } from './statics.js';
-import { deferStatics, isDeferred } from './deferred.js';
+import { deferStatics, deferredTailOf, isDeferred } from './deferred.js';
 import { prefiltered, syslogRecords } from './line-hint.js';
 import { syslogHeaderReader } from './syslog-fast.js';
 import { accessLogReader } from './access-fast.js';
@@ -261,16 +261,21 @@ function compileNode(node: ParserNode, withFilter: boolean): NodeRunner {
   const whitelist = node.whitelist ? compileWhitelist(node.whitelist) : null;
   const reason = node.whitelist?.reason ?? '';
   const grok = node.grok ? compileGrokStep(node.grok, node.grok.applyOn !== null ? grokSiteOf(node) : -1) : null;
-  const children = node.children.map(nodeRunner);
+  // Children from `tail` on run after routing (deferred.ts planTails): the node succeeds
+  // either way (its last child always does), so the loop below sees only the others.
+  const tail = deferredTailOf(node);
+  const kids = tail >= 0 ? node.children.slice(0, tail) : node.children;
+  const tailRun = tail >= 0 ? tailRunner(node.children.slice(tail).map(nodeRunner)) : null;
+  const children = kids.map(nodeRunner);
   const nChildren = children.length;
   // Children that are a bare grok (no filter, whitelist or children of their own) fail with
   // no side effect when their grok cannot match, so the loop below asks the grok's cheap
   // test first and skips them without a call; one read of their input serves a run of them.
-  const bare = node.children.map((c) => (!c.filter && !c.whitelist && c.children.length === 0 && c.grok && c.grok.applyOn !== null ? c.grok : null));
+  const bare = kids.map((c) => (!c.filter && !c.whitelist && c.children.length === 0 && c.grok && c.grok.applyOn !== null ? c.grok : null));
   const bareGrok = bare.map((g) => g?.grok ?? null);
   const bareRaw = bare.map((g) => g?.applyOn === 'Line.Raw');
   const bareKey = bare.map((g) => (g && g.applyOn !== null && g.applyOn !== 'Line.Raw' ? internKey(g.applyOn) : ''));
-  const bareSite = node.children.map((c, i) => (bare[i] !== null ? grokSiteOf(c) : -1));
+  const bareSite = kids.map((c, i) => (bare[i] !== null ? grokSiteOf(c) : -1));
   const runAt = bareRuns(bareGrok, bareRaw, bareKey, children, bareSite);
   const own = compileStatics(node.statics);
   // A deferred node (deferred.ts) queues its statics; the worker runs them if the event is routed.
@@ -352,6 +357,10 @@ function compileNode(node: ParserNode, withFilter: boolean): NodeRunner {
       }
     }
 
+    if (tailRun !== null) {
+      deferStatics(tailRun, ctx.env, ctx.rt);
+      state = true;
+    }
     if (!state) return false;
     if (!hasWhitelist || evt.Whitelisted) statics(evt, ctx.env, ctx.rt);
     if (nextStage) evt.Stage = nextStageOf(evt.Stage, ctx.stages);
@@ -450,6 +459,20 @@ function bareRuns(
     i = end;
   }
   return out;
+}
+
+/**
+ * A deferred tail of children as a statics runner (the deferral queue's entry): runs them in
+ * order, results ignored (the node's result did not depend on them). Their context is one
+ * reused object: one event is parsed at a time, and no next_stage child is deferred.
+ */
+function tailRunner(runs: readonly NodeRunner[]): (evt: PEvent, env: { evt: PEvent }, rt: ParseRuntime) => void {
+  const ctx: NodeContext = { rt: undefined as unknown as ParseRuntime, stages: [], env: { evt: undefined as unknown as PEvent } };
+  return (evt, env, rt) => {
+    ctx.rt = rt;
+    ctx.env = env;
+    for (let k = 0; k < runs.length; k++) runs[k]!(evt, ctx);
+  };
 }
 
 const runners = new WeakMap<ParserNode, NodeRunner>();

@@ -16,7 +16,7 @@ import { internKey, type PEvent } from '../core/event.js';
 import type { ParserNode, ParserSet } from './types.js';
 import type { ParseRuntime } from './runtime.js';
 import { filterOutcome, forgetCompiled, nodeBodyRunner, nodeRunner, type NodeContext, type NodeRunner } from './node.js';
-import { markDeferred, resetDeferred } from './deferred.js';
+import { markDeferred, markTails, resetDeferred, type DeferredTail } from './deferred.js';
 import { EventDropError } from './statics.js';
 import { pureInputs } from '../expr/pure-inputs.js';
 
@@ -213,12 +213,15 @@ function invalidate(slots: readonly FilterSlot[]): void {
 
 /**
  * Defers the statics of `nodes` (top-level nodes of `set`, as deferred.ts planDeferral
- * chose them): from now on parseEvent queues them, and the caller must call runDeferred(evt)
- * for every event it sends on before reading it. For a pool worker only.
+ * chose them) and the children `tails` (planTails): from now on parseEvent queues them, and
+ * the caller must call runDeferred(evt) for every event it sends on before reading it. For a
+ * pool worker only.
  */
-export function enableDeferral(set: ParserSet, nodes: readonly ParserNode[]): void {
-  if (nodes.length === 0) return;
+export function enableDeferral(set: ParserSet, nodes: readonly ParserNode[], tails: readonly DeferredTail[] = []): void {
+  if (nodes.length === 0 && tails.length === 0) return;
   markDeferred(nodes);
+  markTails(tails);
   for (const n of nodes) forgetCompiled(n);
+  for (const t of tails) forgetCompiled(t.node);
   compiledSets.delete(set);
 }

@@ -14,7 +14,7 @@ import { enableRegexpBacktrackGuard } from '../grok/regexp-guard.js';
 import type { SharedGeo } from '../parse/enrichers/geoip.js';
 import { ALL_FIELDS, fieldNeeds } from '../pipeline/field-needs.js';
 import { PreparedRoutes } from '../scenarios/engine.js';
-import { planDeferral, runDeferred } from '../parse/deferred.js';
+import { planDeferral, planTails, runDeferred } from '../parse/deferred.js';
 import { enableDeferral } from '../parse/stages.js';
 
 export interface ParseWorkerData {
@@ -51,7 +51,8 @@ const ready = DetectionEngine.create({
   if (data.deferStatics !== false && data.allFields !== true) {
     const set = engine.rules.parsers.set;
     try {
-      enableDeferral(set, planDeferral(set, engine.scenarios, engine.rules.postoverflows.set));
+      const post = engine.rules.postoverflows.set;
+      enableDeferral(set, planDeferral(set, engine.scenarios, post), planTails(set, engine.scenarios, post));
     } catch (e) {
       // An analysis failure only costs the saving: every static then runs in place.
       process.stderr.write(`warning: statics deferral disabled: ${(e as Error).message}\n`);

@@ -29,14 +29,18 @@ test('unknown reads: whole maps, bare evt, methods, other names', () => {
   assert.equal(keys('(('), null);
 });
 
-test('alwaysString: reads, literals, + and safe ternaries only', () => {
+test('alwaysString: reads, literals, +, case mapping and safe ternaries only', () => {
   assert.equal(alwaysString('evt.Enriched.IsoCode'), true);
   assert.equal(alwaysString("evt.Enriched.ASNumber != '' ? evt.Enriched.ASNumber : evt.Enriched.ASNNumber"), true);
   assert.equal(alwaysString("evt.Parsed.a + '-' + evt.Meta.b"), true);
   assert.equal(alwaysString('evt.StrTime'), true);
   assert.equal(alwaysString("evt.Enriched.IsInEU == 'true'"), false); // a bool: the static drops the event
   assert.equal(alwaysString('len(evt.Parsed.x)'), false);
-  assert.equal(alwaysString('Upper(evt.Parsed.x)'), false);
+  // Case mapping of a string read cannot fail (deferred.ts planTails); of a non-string it can.
+  assert.equal(alwaysString('Upper(evt.Parsed.x)'), true);
+  assert.equal(alwaysString('Lower(evt.Time)'), false);
+  assert.equal(alwaysString("evt.Parsed.x in ['a', 'b'] ? 'y' : 'n'"), true);
+  assert.equal(alwaysString("evt.Parsed.x in evt.Parsed.y ? 'y' : 'n'"), false);
   assert.equal(alwaysString("evt.Parsed.x matches 'a' ? 'y' : 'n'"), false); // a bad regexp throws
   assert.equal(alwaysString('evt.Time'), false);
 });
