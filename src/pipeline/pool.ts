@@ -6,6 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
+import type { Worker } from 'node:worker_threads';
 import type { Batch } from './batcher.js';
 import type { ParseTask, ParseWorkerData } from '../workers/parse-worker.js';
 import { PourBatch } from './pour-records.js';
@@ -38,6 +39,9 @@ export const WORKER_OLD_GENERATION_MB = 128;
  */
 export const WORKER_YOUNG_GENERATION_MB = 12;
 
+/** The semi-space size V8 gives a worker for WORKER_YOUNG_GENERATION_MB (a third, rounded up to a power of two). */
+export const WORKER_SEMI_SPACE_MB = 2 ** Math.ceil(Math.log2(WORKER_YOUNG_GENERATION_MB / 3));
+
 /**
  * In flight beyond one batch per worker: the next batch is ready when a worker finishes
  * (results are consumed in order, so one slow batch can hold at most this many finished ones).
@@ -49,6 +53,12 @@ export class ParsePool {
   readonly workers: number;
   readonly maxInFlight: number;
   private readonly piscina: Piscina<ParseTask, Uint8Array>;
+  /**
+   * Settles once every worker thread has started running JavaScript (its isolate and heap are
+   * set up; young-gen.ts needs that moment) or has failed to start: never rejects (a failed
+   * worker shows in the tasks).
+   */
+  readonly online: Promise<void>;
 
   /**
    * `geo`: the rules' parsers call GeoIP methods; the data is then opened once here, in shared
@@ -65,7 +75,7 @@ export class ParsePool {
   constructor(o: PoolOptions = {}) {
     this.workers = Math.max(1, o.workers ?? availableParallelism());
     this.maxInFlight = Math.max(1, o.maxInFlight ?? this.workers + POOL_IN_FLIGHT_EXTRA);
-    const workerData: ParseWorkerData = { configDir: o.configDir, geoipDir: o.geoipDir, geoShared: o.geoShared, allFields: o.allFields };
+    const workerData: ParseWorkerData = { configDir: o.configDir, geoipDir: o.geoipDir, geoShared: o.geoShared, allFields: o.allFields, deferStatics: o.deferStatics };
     this.piscina = new Piscina({
       filename: WORKER_FILE,
       minThreads: this.workers,
@@ -80,9 +90,17 @@ export class ParsePool {
       // memos, now that GeoIP data is shared and memo keys no longer pin whole batch texts
       // (detach() in parse/enrichers/geo-memo.ts); the OOM once seen at this cap predates both.
       // How far the old generation grows past the live heap between full GCs is set for the
-      // whole process by bin/palisade.js (--heap-growing-percent) for replays.
+      // whole process by runReplay (--heap-growing-percent); their young generation starts at
+      // its cap there (young-gen.ts).
       resourceLimits: { maxOldGenerationSizeMb: WORKER_OLD_GENERATION_MB, maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
     });
+    // Piscina starts its minThreads in the constructor; 'online' is emitted later (a message).
+    const started = (w: Worker): Promise<void> =>
+      new Promise((res) => {
+        w.once('online', () => res());
+        w.once('exit', () => res());
+      });
+    this.online = Promise.all(this.piscina.threads.map(started)).then(() => {});
   }
 
   /**

@@ -17,7 +17,8 @@ import { GEOIP_METHODS } from '../parse/enrichers/index.js';
 import { ExpectMode } from '../core/event.js';
 import { batchLines, type Batch } from './batcher.js';
 import type { LapiAlert } from '../scenarios/overflow.js';
-import { ParsePool } from './pool.js';
+import { ParsePool, WORKER_SEMI_SPACE_MB } from './pool.js';
+import { YoungGenCap } from './young-gen.js';
 
 export interface ReplayOptions {
   files: string[];
@@ -72,6 +73,14 @@ export const SINK_BACKLOG_MAX = 2000;
 export const POOL_MIN_BYTES = 8 * 1024 * 1024;
 
 /**
+ * This thread's new space (both semi-spaces, bytes) when the pool parses: V8 grows it to
+ * 2 x 16 MB by default; capped at 2 x 8 MB here (young-gen.ts): ~-17 MB of peak RSS. 2 x 4 MB
+ * saved ~8 MB more but cost this thread 4-5x the scavenges and, in some runs, 8 -> ~75 full
+ * GCs (more promoted): +2 us/line of process CPU on 1M nginx lines (bench/lib/main-side.ts).
+ */
+export const POOL_MAIN_NEW_SPACE_BYTES = 16 * 1024 * 1024;
+
+/**
  * Parse workers when none are asked for: one per core (os.availableParallelism()), since the
  * main thread's share (reading, pours, alerts, the store) is small next to a worker's
  * parsing. Inputs known to be under POOL_MIN_BYTES parse inline (0): each worker loads the
@@ -85,10 +94,21 @@ export function defaultReplayWorkers(files: readonly string[] = []): number {
 
 export async function runReplay(o: ReplayOptions): Promise<ReplaySummary> {
   const t0 = performance.now();
-  const bytesTotal = o.files.reduce((n, f) => n + (f === '-' ? 0 : safeSize(f)), 0);
   const workers = o.workers ?? defaultReplayWorkers(o.files);
   if (!(Number.isInteger(workers) && workers >= 0)) throw new RangeError(`workers must be a non-negative integer, not ${workers}`);
+  // Before the rules load: loading them (and the GeoIP data) is what grows the new space.
+  const youngCap = workers > 0 ? new YoungGenCap(POOL_MAIN_NEW_SPACE_BYTES, WORKER_SEMI_SPACE_MB) : null;
+  try {
+    return await replayFiles(o, workers, youngCap, t0);
+  } finally {
+    youngCap?.release();
+  }
+}
+
+async function replayFiles(o: ReplayOptions, workers: number, youngCap: YoungGenCap | null, t0: number): Promise<ReplaySummary> {
+  const bytesTotal = o.files.reduce((n, f) => n + (f === '-' ? 0 : safeSize(f)), 0);
   const engine = await DetectionEngine.create({ configDir: o.configDir, mode: 'replay', geoipDir: o.geoipDir, maxBuckets: o.maxBuckets, warn: o.warn, role: workers > 0 ? 'pour' : 'all' });
+  youngCap?.check();
   const store = o.dataDir ? Store.open(o.dataDir) : null;
   const sink = new AlertSink(AlertSink.profilesFor(o.configDir ?? SHIPPED_RULES_DIR, engine.rules.helpers, store), store);
   const labels = new Map([['type', o.type]]);
@@ -124,6 +144,9 @@ export async function runReplay(o: ReplayOptions): Promise<ReplaySummary> {
   if (workers > 0) setFlagsFromString('--heap-growing-percent=50');
   const memTrace = process.env.PALISADE_MEM_TRACE ? startMemTrace(engine, t0) : null;
   const pool = workers > 0 ? await ParsePool.create({ workers, configDir: o.configDir, geoipDir: o.geoipDir, geo, warn: o.warn }) : null;
+  // Each worker's heap set-up reset the cap's growth factor (young-gen.ts): set it again once they are up.
+  youngCap?.check();
+  void pool?.online.then(() => youngCap?.check());
   try {
     for (const file of o.files) {
       const src = file === '-' ? 'stdin' : resolve(file);
@@ -135,6 +158,7 @@ export async function runReplay(o: ReplayOptions): Promise<ReplaySummary> {
           // Alerts go to the sink after the batch, in the same order (pouring never reads the store).
           const alerts = batch.apply(engine, src, labels, ExpectMode.TIMEMACHINE);
           if (alerts.length > 0) await emit(alerts);
+          youngCap?.check();
           progress();
         }
         continue;
