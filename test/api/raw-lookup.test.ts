@@ -224,18 +224,7 @@ test('raw front: a full write buffer stops parsing until drain; answers stay in 
     const n = 8000;
     let sent = '';
     for (let i = 0; i < n; i++) sent += i % 3 === 2 ? no : ok;
-    const u = new URL(p.fastUrl);
-    const sock = connect({ port: Number(u.port), host: u.hostname });
-    await new Promise((r) => sock.once('connect', r));
-    sock.pause();
-    sock.write(sent);
-    // Not reading for a while: the server's writes back up.
-    await sleep(300);
-    let raw = '';
-    sock.on('data', (d: Buffer) => (raw += d.toString('latin1')));
-    sock.resume();
-    await waitUntil(() => countResponses(raw) >= n, 10_000);
-    sock.destroy();
+    const raw = await sendHeldBack(p.fastUrl, sent, n);
     const statuses = [...raw.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]);
     assert.equal(statuses.length, n);
     for (let i = 0; i < n; i++) assert.equal(statuses[i], i % 3 === 2 ? '403' : '200', `answer ${i}`);
@@ -247,6 +236,25 @@ test('raw front: a full write buffer stops parsing until drain; answers stay in 
     await p.h.cleanup();
   }
 });
+
+/**
+ * Sends `sent` (pipelined requests) on one connection and does not read for 300 ms, so the
+ * server's writes back up; then reads until `responses` answers arrived (10 s at most).
+ */
+async function sendHeldBack(url: string, sent: string, responses: number): Promise<string> {
+  const u = new URL(url);
+  const sock = connect({ port: Number(u.port), host: u.hostname });
+  await new Promise((r) => sock.once('connect', r));
+  sock.pause();
+  sock.write(sent);
+  await sleep(300);
+  let raw = '';
+  sock.on('data', (d: Buffer) => (raw += d.toString('latin1')));
+  sock.resume();
+  await waitUntil(() => countResponses(raw) >= responses, 10_000);
+  sock.destroy();
+  return raw;
+}
 
 async function waitUntil(ok: () => boolean, ms: number): Promise<void> {
   const end = Date.now() + ms;
@@ -453,17 +461,7 @@ test('raw front: a hand-over in the middle of a long pipeline held back by a ful
     const small = req('/v1/decisions?ip=10.2.0.1', k);
     const n = 3000;
     const sent = big.repeat(n) + req('/v1/decisions/stream', k) + small.repeat(100);
-    const u = new URL(p.fastUrl);
-    const sock = connect({ port: Number(u.port), host: u.hostname });
-    await new Promise((r) => sock.once('connect', r));
-    sock.pause();
-    sock.write(sent);
-    await sleep(300);
-    let raw = '';
-    sock.on('data', (d: Buffer) => (raw += d.toString('latin1')));
-    sock.resume();
-    await waitUntil(() => countResponses(raw) >= n + 101, 10_000);
-    sock.destroy();
+    const raw = await sendHeldBack(p.fastUrl, sent, n + 101);
     // Bodies in order: n lists of 40, the stream's object, then 100 'null'.
     const bodies = [...raw.matchAll(/\r\n\r\n(\[|\{|null)/g)].map((m) => m[1]);
     assert.equal(bodies.length, n + 101);
