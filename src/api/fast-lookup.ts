@@ -20,7 +20,8 @@
  * address the lookup refuses (the error goes through fastify's error handler and logger).
  * The lookup runs before any side effect, so a request that falls through is counted once.
  */
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { clientIpOf, noteBouncerClient } from './auth/hooks.js';
 import type { ApiContext } from './context.js';
 import { Errors } from './errors.js';
@@ -28,7 +29,7 @@ import { hotLookupBody, JSON_TYPE, lookupServed } from './routes/bouncer-decisio
 
 const ROUTE = '/v1/decisions';
 const PREFIX = ROUTE + '?ip=';
-const FORBIDDEN_BODY = JSON.stringify(Errors.forbidden().body);
+export const FORBIDDEN_BODY = JSON.stringify(Errors.forbidden().body);
 const FORBIDDEN_LENGTH = String(Buffer.byteLength(FORBIDDEN_BODY));
 
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -75,6 +76,24 @@ export function plainIpQuery(url: string): string | null {
 }
 
 /**
+ * The route's steps for a lookup whose answer is known (`any`: it holds decisions), in the
+ * route's order: client IP, request counter, API key through the bouncer key cache (per
+ * connection: findOn), then for a known bouncer its bookkeeping, its request counter and
+ * lookupServed. Shared by this request-level path and the connection-level one
+ * (raw-lookup.ts). False: the key is missing or wrong, answer 403 (FORBIDDEN_BODY).
+ */
+export function serveLookup(ctx: ApiContext, socket: Socket, headers: IncomingHttpHeaders, key: unknown, userAgent: string | undefined, any: boolean, now: number): boolean {
+  const clientIp = clientIpOf(ctx, socket.remoteAddress, headers);
+  ctx.metrics?.request(ROUTE, 'GET');
+  const b = typeof key === 'string' && key !== '' ? ctx.bouncers.findOn(socket, key) : undefined;
+  if (b === undefined) return false;
+  noteBouncerClient(ctx, b, clientIp, userAgent);
+  ctx.metrics?.bouncerRequestOn(b.name, ROUTE, 'GET');
+  lookupServed(ctx, b, any, now);
+  return true;
+}
+
+/**
  * Puts the fast path in front of fastify's request listener on `server` (fastify's own
  * node:http or https server, so its timeouts and keep-alive settings stay in force).
  * `closing()` tells when the app is shutting down (fastify answers those with 503).
@@ -84,7 +103,6 @@ export function installFastLookup(server: Server, ctx: ApiContext, closing: () =
   if (listeners.length !== 1) throw new Error(`fast lookup: expected fastify's one request listener, found ${listeners.length}`);
   const fastify = listeners[0]!;
   server.removeListener('request', fastify);
-  const metrics = ctx.metrics;
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     if (req.method !== 'GET' || ctx.tlsAuth !== null || closing()) return fastify(req, res);
     const url = req.url;
@@ -103,20 +121,12 @@ export function installFastLookup(server: Server, ctx: ApiContext, closing: () =
     }
     if (body === null) return fastify(req, res);
 
-    // From here on the route's steps, in its order.
-    const clientIp = clientIpOf(ctx, req.socket.remoteAddress, headers);
-    metrics?.request(ROUTE, 'GET');
-    const key = headers['x-api-key'];
-    const b = typeof key === 'string' && key !== '' ? ctx.bouncers.findOn(req.socket, key) : undefined;
-    if (b === undefined) {
+    const any = body !== 'null';
+    if (!serveLookup(ctx, req.socket, headers, headers['x-api-key'], headers['user-agent'], any, now)) {
       res.writeHead(403, FORBIDDEN_HEADERS);
       res.end(FORBIDDEN_BODY);
       return;
     }
-    noteBouncerClient(ctx, b, clientIp, headers['user-agent']);
-    metrics?.bouncerRequestOn(b.name, ROUTE, 'GET');
-    const any = body !== 'null';
-    lookupServed(ctx, b, any, now);
     res.writeHead(200, any ? okHeadersFor(Buffer.byteLength(body)) : NULL_HEADERS);
     res.end(body);
   });

@@ -47,14 +47,10 @@
 import { maxHeaderSize as NODE_MAX_HEADER_SIZE, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
-import { clientIpOf, noteBouncerClient } from './auth/hooks.js';
 import type { ApiContext } from './context.js';
-import { Errors } from './errors.js';
-import { plainIpQuery } from './fast-lookup.js';
-import { hotLookupBody, JSON_TYPE, lookupServed } from './routes/bouncer-decisions.js';
+import { FORBIDDEN_BODY, plainIpQuery, serveLookup } from './fast-lookup.js';
+import { hotLookupBody, JSON_TYPE } from './routes/bouncer-decisions.js';
 
-const ROUTE = '/v1/decisions';
-const FORBIDDEN_BODY = JSON.stringify(Errors.forbidden().body);
 const FORBIDDEN_LENGTH = Buffer.byteLength(FORBIDDEN_BODY);
 /** Header lines accepted at most in a raw request (node's own limit is 2,000 pairs). */
 const MAX_HEADER_LINES = 64;
@@ -297,7 +293,6 @@ export function installRawLookup(server: Server, ctx: ApiContext, closing: () =>
   if (listeners.length !== 1) throw new Error(`raw lookup: expected node:http's one ${event} listener, found ${listeners.length}`);
   const nodeListener = listeners[0]!;
   server.removeListener(event, nodeListener);
-  const metrics = ctx.metrics;
   const conns = new Set<Conn>();
   const parsed: Parsed = { end: 0, target: '', key: undefined, userAgent: undefined, xff: undefined, xRealIp: undefined, prevKey: '', prevUa: '' };
   const clientHeaders: IncomingHttpHeaders = {};
@@ -394,21 +389,10 @@ export function installRawLookup(server: Server, ctx: ApiContext, closing: () =>
     const s = c.socket;
     clientHeaders['x-forwarded-for'] = p.xff;
     clientHeaders['x-real-ip'] = p.xRealIp;
-    const clientIp = clientIpOf(ctx, s.remoteAddress, clientHeaders);
+    const any = body !== 'null';
+    const served = serveLookup(ctx, s, clientHeaders, p.key, p.userAgent, any, now);
     clientHeaders['x-forwarded-for'] = clientHeaders['x-real-ip'] = undefined;
-    metrics?.request(ROUTE, 'GET');
-    const key = p.key;
-    const b = key !== undefined && key !== '' ? ctx.bouncers.findOn(s, key) : undefined;
-    let out: string;
-    if (b === undefined) {
-      out = head('403 Forbidden', FORBIDDEN_LENGTH) + FORBIDDEN_BODY;
-    } else {
-      noteBouncerClient(ctx, b, clientIp, p.userAgent);
-      metrics?.bouncerRequestOn(b.name, ROUTE, 'GET');
-      const any = body !== 'null';
-      lookupServed(ctx, b, any, now);
-      out = head(OK, any ? Buffer.byteLength(body) : 4) + body;
-    }
+    const out = served ? head(OK, any ? Buffer.byteLength(body) : 4) + body : head('403 Forbidden', FORBIDDEN_LENGTH) + FORBIDDEN_BODY;
     stats.answered++;
     c.active = true;
     return s.write(out);

@@ -12,8 +12,8 @@
  */
 import type { Node } from './ast.js';
 import { parse } from './parser.js';
-import { evtPath, mapFieldOf } from './evt-field.js';
-import type { FieldRead } from './pure-inputs.js';
+import { EVT_STRING_FIELDS, evtPath, mapFieldOf } from './evt-field.js';
+import { collectReads, type FieldRead } from './pure-inputs.js';
 
 /** The fields `source` reads (distinct), or null when it may read more than can be named. */
 export function fieldReads(source: string): FieldRead[] | null {
@@ -29,47 +29,14 @@ export function fieldReads(source: string): FieldRead[] | null {
 /** fieldReads on a parsed tree. */
 export function fieldReadsOf(ast: Node): FieldRead[] | null {
   const reads = new Map<string, FieldRead>();
-  return visit(ast, reads) ? [...reads.values()] : null;
+  // Helpers see only their arguments: any call reads what its arguments read.
+  return collectReads(ast, reads, () => true, readOf) ? [...reads.values()] : null;
 }
 
-function visit(n: Node, reads: Map<string, FieldRead>): boolean {
-  switch (n.kind) {
-    case 'nil': case 'bool': case 'int': case 'float': case 'string': case 'pointer':
-      return true;
-    case 'array':
-      return n.items.every((x) => visit(x, reads));
-    case 'map':
-      return n.entries.every((e) => visit(e.key, reads) && visit(e.value, reads));
-    case 'ident':
-      return false;
-    case 'member': case 'index': {
-      const path = evtPath(n);
-      if (path !== null) {
-        const r = readOfPath(path);
-        if (r === null) return false;
-        reads.set(r.kind === 'map' ? `m\0${r.map}\0${r.key}` : `f\0${r.path.join('.')}`, r);
-        return true;
-      }
-      if (n.kind === 'member') return n.object.kind !== 'ident' && visit(n.object, reads);
-      return n.object.kind !== 'ident' && visit(n.object, reads) && visit(n.index, reads);
-    }
-    case 'slice':
-      return visit(n.object, reads) && (n.from === null || visit(n.from, reads)) && (n.to === null || visit(n.to, reads));
-    case 'call':
-      return n.args.every((a) => visit(a, reads));
-    case 'closure':
-      return visit(n.body, reads);
-    case 'method':
-      return false;
-    case 'unary':
-      return visit(n.operand, reads);
-    case 'binary':
-      return visit(n.left, reads) && visit(n.right, reads);
-    case 'cond':
-      return visit(n.test, reads) && visit(n.then, reads) && visit(n.else, reads);
-    default:
-      return false;
-  }
+/** A member/index node's read: null when it is not rooted at `evt`, false when it cannot be named. */
+function readOf(n: Node): FieldRead | null | false {
+  const path = evtPath(n);
+  return path === null ? null : readOfPath(path) ?? false;
 }
 
 /**
@@ -103,13 +70,11 @@ export function alwaysString(source: string): boolean {
   return isString(ast);
 }
 
-const STRING_FIELDS = new Set(['Stage', 'StrTime', 'StrTimeFormat', 'MarshaledTime', 'WhitelistReason']);
-
 function isStringRead(n: Node): boolean {
   const path = evtPath(n);
   if (path === null) return false;
   if (mapFieldOf(path) !== null) return true;
-  return path.length === 1 && STRING_FIELDS.has(path[0]!);
+  return path.length === 1 && EVT_STRING_FIELDS.has(path[0]!);
 }
 
 function isString(n: Node): boolean {

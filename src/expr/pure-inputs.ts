@@ -39,44 +39,58 @@ export function pureInputs(source: string, calls: ReadonlySet<string> = PURE_CAL
     return null;
   }
   const reads = new Map<string, FieldRead>();
-  if (!visit(ast, reads, calls)) return null;
+  if (!collectReads(ast, reads, (name) => calls.has(name), readOf)) return null;
   return [...reads.keys()].sort().map((k) => reads.get(k)!);
 }
 
-function visit(n: Node, reads: Map<string, FieldRead>, calls: ReadonlySet<string>): boolean {
+/**
+ * Walks `n`, adding every event field it reads to `reads` (keyed, distinct); false when the
+ * expression may read something unnamed: a bare name (`evt` itself goes anywhere), a method
+ * call, a helper `call` refuses, or a path `read` refuses outright (false). `read` names the
+ * read a member/index node makes (null: not a read of its own; its object and index are then
+ * walked, e.g. `#.field` or `x[i]` on values computed from allowed reads). Shared by
+ * pureInputs and field-reads.ts, which differ only in the helpers and reads they accept.
+ */
+export function collectReads(
+  n: Node,
+  reads: Map<string, FieldRead>,
+  call: (name: string) => boolean,
+  read: (n: Node) => FieldRead | null | false,
+): boolean {
+  const walk = (x: Node): boolean => collectReads(x, reads, call, read);
   switch (n.kind) {
     case 'nil': case 'bool': case 'int': case 'float': case 'string': case 'pointer':
       return true;
     case 'array':
-      return n.items.every((x) => visit(x, reads, calls));
+      return n.items.every(walk);
     case 'map':
-      return n.entries.every((e) => visit(e.key, reads, calls) && visit(e.value, reads, calls));
+      return n.entries.every((e) => walk(e.key) && walk(e.value));
     case 'ident':
-      return false; // a bare `evt` (or any other name) may go anywhere
+      return false;
     case 'member': case 'index': {
-      const r = readOf(n);
-      if (r) {
+      const r = read(n);
+      if (r === false) return false;
+      if (r !== null) {
         reads.set(r.kind === 'map' ? `m\0${r.map}\0${r.key}` : `f\0${r.path.join('.')}`, r);
         return true;
       }
-      // `#.field`, `x[i]` on values computed from allowed reads.
-      if (n.kind === 'member') return n.object.kind !== 'ident' && visit(n.object, reads, calls);
-      return n.object.kind !== 'ident' && visit(n.object, reads, calls) && visit(n.index, reads, calls);
+      if (n.kind === 'member') return n.object.kind !== 'ident' && walk(n.object);
+      return n.object.kind !== 'ident' && walk(n.object) && walk(n.index);
     }
     case 'slice':
-      return visit(n.object, reads, calls) && (n.from === null || visit(n.from, reads, calls)) && (n.to === null || visit(n.to, reads, calls));
+      return walk(n.object) && (n.from === null || walk(n.from)) && (n.to === null || walk(n.to));
     case 'call':
-      return calls.has(n.callee) && n.args.every((a) => visit(a, reads, calls));
+      return call(n.callee) && n.args.every(walk);
     case 'closure':
-      return visit(n.body, reads, calls);
+      return walk(n.body);
     case 'method':
       return false;
     case 'unary':
-      return visit(n.operand, reads, calls);
+      return walk(n.operand);
     case 'binary':
-      return visit(n.left, reads, calls) && visit(n.right, reads, calls);
+      return walk(n.left) && walk(n.right);
     case 'cond':
-      return visit(n.test, reads, calls) && visit(n.then, reads, calls) && visit(n.else, reads, calls);
+      return walk(n.test) && walk(n.then) && walk(n.else);
     default:
       return false;
   }

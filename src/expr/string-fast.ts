@@ -13,13 +13,11 @@
  */
 import type { Node } from './ast.js';
 import { parse } from './parser.js';
-import { evtPath, mapFieldOf } from './evt-field.js';
+import { EVT_STRING_FIELDS, evtPath, mapFieldOf, type EvtStringField } from './evt-field.js';
 import { internKey, type PEvent } from '../core/event.js';
 
 export type StringFn = (evt: PEvent) => string;
 type BoolFn = (evt: PEvent) => boolean;
-
-const STRING_FIELDS = new Set(['Stage', 'StrTime', 'StrTimeFormat', 'MarshaledTime', 'WhitelistReason']);
 
 /** A direct closure computing `source` on an event, or null when its shape is not one of the above. */
 export function compileStringExpr(source: string): StringFn | null {
@@ -45,14 +43,9 @@ function read(n: Node): StringFn | null {
       case 'Labels': return (evt) => evt.Line.Labels.get(key) ?? '';
     }
   }
-  if (path.length === 1 && STRING_FIELDS.has(path[0]!)) {
-    switch (path[0]) {
-      case 'Stage': return (evt) => evt.Stage;
-      case 'StrTime': return (evt) => evt.StrTime;
-      case 'StrTimeFormat': return (evt) => evt.StrTimeFormat;
-      case 'MarshaledTime': return (evt) => evt.MarshaledTime;
-      case 'WhitelistReason': return (evt) => evt.WhitelistReason;
-    }
+  if (path.length === 1 && EVT_STRING_FIELDS.has(path[0]!)) {
+    const f = path[0] as EvtStringField;
+    return (evt) => evt[f];
   }
   return null;
 }

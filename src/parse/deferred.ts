@@ -152,40 +152,40 @@ function candidate(n: ParserNode): { reads: FieldSet; writes: FieldSet } | null 
  * parsers (they see the events' fields through alerts).
  */
 export function planDeferral(set: ParserSet, scenarios: readonly ScenarioSpec[], postoverflows: ParserSet): ParserNode[] {
-  // After routing: only whole-map reads could tell a difference (insertion order).
-  const after: FieldSet = new Set();
-  for (const s of scenarios) {
-    const exprs = [s.distinct, s.cancelOn, s.overflowFilter, s.condition, s.scope.expression, ...s.bayesianConditions.map((c) => c.condition)];
-    if (!exprs.every((e) => addExprReads(e, after))) return [];
-  }
-  for (const nodes of postoverflows.byStage.values()) {
-    if (!nodes.every((n) => nodeReads(n, after))) return [];
-  }
-  // Routing reads: what no deferred node may write.
-  const routeReads: FieldSet = new Set();
-  for (const s of scenarios) {
-    if (!addExprReads(s.filter, routeReads) || !addExprReads(s.groupby, routeReads)) return [];
-  }
-  const stages = set.stages.map((st) => set.byStage.get(st) ?? []);
+  const routeReads = beforeSendReads(scenarios, postoverflows);
+  if (routeReads === null) return [];
+  const stages = stagesOf(set);
   const out: ParserNode[] = [];
   for (let si = 0; si < stages.length; si++) {
     const nodes = stages[si]!;
     for (let ni = 0; ni < nodes.length; ni++) {
       const own = candidate(nodes[ni]!);
       if (own === null || overlaps(own.writes, routeReads)) continue;
-      const laterReads: FieldSet = new Set();
-      const laterWrites: FieldSet = new Set();
-      let known = true;
-      const later = [...nodes.slice(ni + 1), ...stages.slice(si + 1).flat()];
-      for (const n of later) {
-        if (!nodeReads(n, laterReads)) { known = false; break; }
-        nodeWrites(n, laterWrites);
-      }
-      if (!known || overlaps(own.writes, laterReads) || overlaps(laterWrites, own.writes) || overlaps(laterWrites, own.reads)) continue;
+      const later = laterFields(stages, si, ni);
+      if (later === null || overlaps(own.writes, later.reads) || overlaps(later.writes, own.writes) || overlaps(later.writes, own.reads)) continue;
       out.push(nodes[ni]!);
     }
   }
   return out;
+}
+
+/** The top-level nodes of `set`, stage by stage. */
+function stagesOf(set: ParserSet): (readonly ParserNode[])[] {
+  return set.stages.map((st) => set.byStage.get(st) ?? []);
+}
+
+/**
+ * What the nodes after node `ni` of stage `si` (the rest of its stage, then every later
+ * stage) may read and write; null when one of their reads cannot be named.
+ */
+function laterFields(stages: readonly (readonly ParserNode[])[], si: number, ni: number): { reads: FieldSet; writes: FieldSet } | null {
+  const reads: FieldSet = new Set();
+  const writes: FieldSet = new Set();
+  for (const n of [...stages[si]!.slice(ni + 1), ...stages.slice(si + 1).flat()]) {
+    if (!nodeReads(n, reads)) return null;
+    nodeWrites(n, writes);
+  }
+  return { reads, writes };
 }
 
 /**
@@ -238,7 +238,7 @@ function tailChild(c: ParserNode, reads: FieldSet, writes: FieldSet): boolean {
 export function planTails(set: ParserSet, scenarios: readonly ScenarioSpec[], postoverflows: ParserSet): DeferredTail[] {
   const routeReads = beforeSendReads(scenarios, postoverflows);
   if (routeReads === null) return [];
-  const stages = set.stages.map((st) => set.byStage.get(st) ?? []);
+  const stages = stagesOf(set);
   const out: DeferredTail[] = [];
   for (let si = 0; si < stages.length; si++) {
     const nodes = stages[si]!;
@@ -248,14 +248,8 @@ export function planTails(set: ParserSet, scenarios: readonly ScenarioSpec[], po
       if (n.grok || n.statics.length > 0 || n.nextStage || kids.length === 0) continue;
       const last = kids[kids.length - 1]!;
       if (last.grok || last.statics.length === 0) continue;
-      const laterReads: FieldSet = new Set();
-      const laterWrites: FieldSet = new Set();
-      let known = true;
-      for (const m of [...nodes.slice(ni + 1), ...stages.slice(si + 1).flat()]) {
-        if (!nodeReads(m, laterReads)) { known = false; break; }
-        nodeWrites(m, laterWrites);
-      }
-      if (!known) continue;
+      const later = laterFields(stages, si, ni);
+      if (later === null) continue;
       // Grow the tail from the end while it stays deferrable.
       let from = kids.length;
       const reads: FieldSet = new Set();
@@ -264,7 +258,7 @@ export function planTails(set: ParserSet, scenarios: readonly ScenarioSpec[], po
         const r = new Set(reads);
         const w = new Set(writes);
         if (!tailChild(kids[from - 1]!, r, w)) break;
-        if (overlaps(w, routeReads) || overlaps(w, laterReads) || overlaps(laterWrites, w) || overlaps(laterWrites, r)) break;
+        if (overlaps(w, routeReads) || overlaps(w, later.reads) || overlaps(later.writes, w) || overlaps(later.writes, r)) break;
         from--;
         r.forEach((x) => reads.add(x));
         w.forEach((x) => writes.add(x));
