@@ -6,23 +6,21 @@
  *
  *   node --max-semi-space-size=4 --import tsx bench/lib/worker-path.ts FILE TYPE [--runs 3]
  *        [--profile OUT.cpuprofile] [--heap-profile OUT.heapprofile] [--config RULES_DIR] [--no-defer]
+ *        [--dist DIST_DIR] [--interval US]
  *
  * (--max-semi-space-size=4: a worker's young generation, pool.ts WORKER_YOUNG_GENERATION_MB.)
- * The first run warms the JIT; each following run is reported. With --profile, a CPU
+ * The first run warms the JIT; each following run is reported (with the young-generation bytes
+ * allocated per line, alloc-watch.ts). With --profile, a CPU
  * profile of the last run is written; with --heap-profile, a sampling allocation profile of
  * it that counts objects the GC already collected (where the garbage comes from).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
-import { DetectionEngine } from '../../src/pipeline/engine.js';
-import { PourRecordWriter } from '../../src/pipeline/pour-records.js';
-import { fieldNeeds } from '../../src/pipeline/field-needs.js';
-import { PreparedRoutes } from '../../src/scenarios/engine.js';
-import { POOL_BATCH_BYTES } from '../../src/pipeline/replay.js';
-import { planDeferral, planTails, runDeferred } from '../../src/parse/deferred.js';
-import { enableDeferral } from '../../src/parse/stages.js';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { arg } from './args.js';
+import { allocStart, allocStop } from './alloc-watch.js';
 import { cpuMs } from './measure.js';
 
 const args = process.argv.slice(2);
@@ -33,6 +31,18 @@ if (!file || !type) {
   process.exit(2);
 }
 const runs = Number(opt('runs') ?? 3);
+
+// --dist DIR: load a compiled tree (dist/) instead of src/ through tsx, so a profile names
+// real source lines (tsx's transform puts each module on one line).
+const dist = opt('dist');
+const at = (m: string): string => (dist ? pathToFileURL(resolve(dist, `${m}.js`)).href : `../../src/${m}.js`);
+const { DetectionEngine } = (await import(at('pipeline/engine'))) as typeof import('../../src/pipeline/engine.js');
+const { PourRecordWriter } = (await import(at('pipeline/pour-records'))) as typeof import('../../src/pipeline/pour-records.js');
+const { fieldNeeds } = (await import(at('pipeline/field-needs'))) as typeof import('../../src/pipeline/field-needs.js');
+const { PreparedRoutes } = (await import(at('scenarios/engine'))) as typeof import('../../src/scenarios/engine.js');
+const { POOL_BATCH_BYTES } = (await import(at('pipeline/replay'))) as typeof import('../../src/pipeline/replay.js');
+const { planDeferral, planTails, runDeferred } = (await import(at('parse/deferred'))) as typeof import('../../src/parse/deferred.js');
+const { enableDeferral } = (await import(at('parse/stages'))) as typeof import('../../src/parse/stages.js');
 
 /** Batches of whole lines of about POOL_BATCH_BYTES, as the batcher cuts them. */
 function batches(buf: Buffer): Uint8Array[] {
@@ -99,6 +109,8 @@ for (let r = 0; r < runs; r++) {
   if (session) session.connect();
   if (session && profile) {
     await session.post('Profiler.enable');
+    // --interval US: sampling period (V8 default 1000 µs; 100 gives ten times the samples).
+    if (opt('interval')) await session.post('Profiler.setSamplingInterval', { interval: Number(opt('interval')) });
     await session.post('Profiler.start');
   }
   if (session && heapProfile) {
@@ -109,7 +121,9 @@ for (let r = 0; r < runs; r++) {
   }
   await new Promise((res) => setTimeout(res, 10)); // flush GC entries of the previous run
   Object.assign(gc, { count: 0, ms: 0, scavenges: 0, markSweeps: 0 });
+  allocStart();
   const x = once();
+  const young = allocStop();
   await new Promise((res) => setTimeout(res, 10));
   if (session && profile) {
     const { profile: p } = await session.post('Profiler.stop');
@@ -120,6 +134,6 @@ for (let r = 0; r < runs; r++) {
     writeFileSync(heapProfile, JSON.stringify(p));
   }
   session?.disconnect();
-  console.log(`run ${r + 1}: ${x.lines} lines, ${((x.ms * 1000) / x.lines).toFixed(2)} us/line CPU, GC ${gc.count} (${gc.scavenges} scavenges, ${gc.markSweeps} mark-sweeps) ${gc.ms.toFixed(0)} ms = ${((100 * gc.ms) / x.ms).toFixed(1)}% of CPU; records ${(x.bytes / 1e6).toFixed(1)} MB`);
+  console.log(`run ${r + 1}: ${x.lines} lines, ${((x.ms * 1000) / x.lines).toFixed(2)} us/line CPU, GC ${gc.count} (${gc.scavenges} scavenges, ${gc.markSweeps} mark-sweeps) ${gc.ms.toFixed(0)} ms = ${((100 * gc.ms) / x.ms).toFixed(1)}% of CPU; records ${(x.bytes / 1e6).toFixed(1)} MB; young-generation allocation ${(young / x.lines).toFixed(0)} B/line`);
 }
 obs.disconnect();

@@ -21,6 +21,12 @@ import { forEachLine } from '../pipeline/batcher.js';
 
 const DECODER = new TextDecoder('utf-8', { ignoreBOM: true });
 const NL = 10;
+/**
+ * Bytes of lines decoded into one string. A string past V8's regular object size (128 KB)
+ * is a large object on pages of its own, mapped and faulted in afresh per batch: decoding a
+ * 256 KB batch at once cost ~1.2 ns/byte, in 32-64 KB pieces ~0.2 (nginx log, Node 20).
+ */
+const DECODE_CHUNK = 32 * 1024;
 
 /** Calls fn(line, hint) per line; `hint` is valid during the call only. */
 export type LineVisitor = (line: string, hint: LineHint | undefined) => void;
@@ -100,21 +106,29 @@ export class BatchParser {
     } else h.bitOf = NO_SITES;
     h.syslog = null;
     h.pendingSyslog = this.syslog ? s : null;
-    const text = DECODER.decode(win.subarray(0, scan.consumed));
     const lines = scan.lines;
-    let pos = 0;
-    for (let j = 0; j < scan.count; j++) {
-      let e = text.indexOf('\n', pos);
-      if (e < 0) e = text.length;
-      let end = e;
-      if (end > pos && text.charCodeAt(end - 1) === 13) end--;
-      if (end > pos) {
-        h.mbase = j * nodeWords;
-        h.sbase = j * SYSLOG_REC_WORDS;
-        h.lineStart = lines[2 * j]!;
-        fn(text.slice(pos, end), h);
+    const count = scan.count;
+    for (let j = 0; j < count;) {
+      // The text of whole lines j..k-1, about DECODE_CHUNK bytes (see there); a chunk ends
+      // after a '\n', which no UTF-8 sequence contains, so it decodes as within the window.
+      const c0 = lines[2 * j]!;
+      let k = j + 1;
+      while (k < count && lines[2 * k]! - c0 < DECODE_CHUNK) k++;
+      const text = DECODER.decode(win.subarray(c0, k < count ? lines[2 * k]! : scan.consumed));
+      let pos = 0;
+      for (; j < k; j++) {
+        let e = text.indexOf('\n', pos);
+        if (e < 0) e = text.length;
+        let end = e;
+        if (end > pos && text.charCodeAt(end - 1) === 13) end--;
+        if (end > pos) {
+          h.mbase = j * nodeWords;
+          h.sbase = j * SYSLOG_REC_WORDS;
+          h.lineStart = lines[2 * j]!;
+          fn(text.slice(pos, end), h);
+        }
+        pos = e + 1;
       }
-      pos = e + 1;
     }
     return scan.consumed;
   }

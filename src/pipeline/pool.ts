@@ -30,8 +30,8 @@ export const WORKER_OLD_GENERATION_MB = 128;
  * Young-generation cap of each parse worker (MB; V8 makes the semi-spaces a third of it,
  * rounded up to a power of two: 12 -> 4 MB, 8 -> 4 MB, 6 -> 2 MB).
  * Uncapped, each worker's young generation grows to 48 MB (16 MB semi-spaces). With the pool's
- * 256 KiB batches (POOL_BATCH_BYTES in replay.ts) little survives a scavenge (the batch text is
- * a large object and is never copied), so the smaller semi-spaces cost more scavenges, not
+ * 256 KiB batches (POOL_BATCH_BYTES in replay.ts) little survives a scavenge (the batch text,
+ * decoded in ~32 KB pieces by BatchParser, is dead by the next one), so the smaller semi-spaces cost more scavenges, not
  * more copying: 1M sshd lines, 2 workers, ~-55 MB peak RSS, CPU time within the noise.
  * 6 (2 MB semi-spaces) was measured too: twice the scavenges, each worker's heap 6-8 MB
  * smaller, peak RSS -10..-15 MB on 1M sshd and nginx lines, sshd CPU within the noise but

@@ -22,8 +22,13 @@ import type { PEvent } from '../core/event.js';
 import type { Node } from '../expr/ast.js';
 import { pureInputs, type FieldRead } from '../expr/pure-inputs.js';
 
-/** Nested tables, one level per field read, keyed by the value's id; a leaf holds the results of the group's filters. */
-type Level = Map<number, Level | Uint8Array>;
+/**
+ * Nested tables, one level per field read, indexed by the value's id; a leaf holds the results
+ * of the group's filters. Ids are small dense integers (1, 2, ... per read), so a level is a
+ * plain array: an element load per level instead of a Map's hash lookup (nginx: three groups
+ * walk a level of thousands of paths per event). V8 keeps a sparse one as a dictionary.
+ */
+type Level = (Level | Uint8Array | undefined)[];
 
 /**
  * One distinct field read, shared by every group that reads it: its value is fetched once
@@ -63,12 +68,15 @@ interface Group {
 
 // What V8 holds per stored item (measured order of magnitude, 64-bit heap): an interned value
 // is a string copy (header + UTF-16) and a Map entry with its share of the table's growth;
-// a leaf is a Map entry plus a small Uint8Array (typed array, buffer and store objects); a
-// nested level is a Map entry plus a fresh Map. Underestimating these lets the tables grow
-// past the bound several times over (heap peaks of the parse workers).
+// a leaf is a small Uint8Array (typed array, buffer and store objects) and a level a fresh
+// array, each plus its slot in the level above. A level's array also holds a slot per id
+// below the largest one stored (ARRAY_SLOT_BYTES each, counted as it grows; V8 turns a very
+// sparse one into a dictionary, which costs less). Underestimating these lets the tables
+// grow past the bound several times over (heap peaks of the parse workers).
 const INTERN_BYTES = 200;
 const LEAF_BYTES = 220;
 const LEVEL_BYTES = 260;
+const ARRAY_SLOT_BYTES = 8;
 
 // Values that never repeat (unique paths of a scanner) would only cost stores: a group whose
 // combinations were found less than MIN_FOUND of a WINDOW of lookups stops storing new ones
@@ -145,7 +153,7 @@ export class FilterMemo {
     });
     for (let g = 0; g < reads.length; g++) {
       this.groups.push({
-        reads: Int32Array.from(reads[g]!), bytes: 0, table: new Map(), members: members[g]!,
+        reads: Int32Array.from(reads[g]!), bytes: 0, table: [], members: members[g]!,
         lastIds: new Int32Array(reads[g]!.length), lastLeaf: null, lookups: 0, found: 0, storing: true, pausedWindows: 0,
       });
     }
@@ -257,7 +265,7 @@ export class FilterMemo {
     if (!unknown) {
       const order = g.reads;
       let level: Level | Uint8Array | undefined = g.table;
-      for (let k = 0; k < n && level !== undefined; k++) level = (level as Level).get(this.curIds[order[k]!]!);
+      for (let k = 0; k < n && level !== undefined; k++) level = (level as Level)[this.curIds[order[k]!]!];
       if (level !== undefined) {
         g.found++;
         return this.remember(g, level as Uint8Array);
@@ -270,19 +278,24 @@ export class FilterMemo {
     let level = g.table;
     for (let k = 0; k < n; k++) {
       const id = this.idOf(order[k]!, evt, true);
-      const next = level.get(id);
+      if (id >= level.length) {
+        const grown = ARRAY_SLOT_BYTES * (id + 1 - level.length);
+        this.bytes += grown;
+        g.bytes += grown;
+      }
+      const next = level[id];
       if (k === n - 1) {
         if (next !== undefined) return this.remember(g, next as Uint8Array);
         const leaf = new Uint8Array(g.members);
-        level.set(id, leaf);
+        level[id] = leaf;
         this.bytes += LEAF_BYTES + g.members;
         g.bytes += LEAF_BYTES + g.members;
         return this.remember(g, leaf);
       }
       if (next !== undefined) level = next as Level;
       else {
-        const child: Level = new Map();
-        level.set(id, child);
+        const child: Level = [];
+        level[id] = child;
         this.bytes += LEVEL_BYTES;
         g.bytes += LEVEL_BYTES;
         level = child;
@@ -306,7 +319,7 @@ export class FilterMemo {
     const order = Int32Array.from(g.reads).sort((a, b) => this.slots[a]!.ids.size - this.slots[b]!.ids.size || a - b);
     if (order.every((r, k) => r === g.reads[k])) return;
     g.reads = order;
-    g.table = new Map();
+    g.table = [];
     g.lastLeaf = null;
     this.bytes -= g.bytes;
     g.bytes = 0;
@@ -320,7 +333,7 @@ export class FilterMemo {
       s.lastId = 0;
     }
     for (const g of this.groups) {
-      g.table.clear();
+      g.table = [];
       g.lastLeaf = null;
       g.bytes = 0;
     }

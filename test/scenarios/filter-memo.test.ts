@@ -71,6 +71,55 @@ test('FilterMemo: same results as the filter, per combination of the values read
   assert.deepEqual(memo.stats, { memoised: 3, hits: 3 * metas.length * 3 - 10, misses: 10, clears: 0, pauses: 0 });
 });
 
+test('FilterMemo: levels indexed by value id, sparse ones included, stay exact across reorders and clears', () => {
+  // p takes thousands of values, t two: once reordered, t is the first level and p the last, so
+  // the level under t == 'a' only holds the ids of every 97th p value (a sparse array).
+  const src = "evt.Meta.t == 'a' && evt.Meta.p endsWith '7'";
+  const f = compileExpr(src, { env: ['evt'] });
+  const memo = new FilterMemo([src]);
+  let calls = 0;
+  const check = (t: string, p: string) => {
+    memo.reset();
+    const evt = makeEvent({ time: '2026-01-01T00:00:00Z', meta: { t, p } });
+    const r = memo.run(0, { evt }, (env) => {
+      calls++;
+      return f.run(env);
+    });
+    assert.equal(r, f.run({ evt }), `${t} ${p}`);
+  };
+  // First window: p has more distinct values than t, so t becomes the first level.
+  for (let i = 0; i < 4096; i++) check('b', `/w/${i % 50}`);
+  assert.equal(calls, 50 + 1); // the table restarts in the new order at the window's end
+  const values = Array.from({ length: 5000 }, (_, i) => `/p/${i}`);
+  for (let round = 0; round < 3; round++) {
+    calls = 0;
+    // Each value twice in a row: half the lookups find their combination, so storing goes on.
+    values.forEach((p, i) => {
+      check(i % 97 === 0 ? 'a' : 'b', p);
+      check(i % 97 === 0 ? 'a' : 'b', p);
+    });
+    assert.equal(calls, round === 0 ? values.length : 0, `round ${round}`);
+  }
+  // Another value of t for known p values, ids more than 1024 apart (V8 then keeps the
+  // level's array as a dictionary): new combinations, each run once, then found.
+  calls = 0;
+  for (let round = 0; round < 2; round++) for (let i = 0; i < 5000; i += 1201) check('c', values[i]!);
+  assert.equal(calls, 5);
+  assert.equal(memo.stats.pauses, 0);
+  assert.equal(memo.stats.clears, 0);
+  // A small bound: the tables empty and refill, results unchanged.
+  const small = new FilterMemo([src], 20_000);
+  for (let round = 0; round < 2; round++) {
+    for (let k = 0; k < 4000; k++) {
+      const i = k >> 1; // each value twice in a row
+      small.reset();
+      const evt = makeEvent({ time: '2026-01-01T00:00:00Z', meta: { t: i % 3 === 0 ? 'a' : 'b', p: values[i]! } });
+      assert.equal(small.run(0, { evt }, (env) => f.run(env)), f.run({ evt }));
+    }
+  }
+  assert.ok(small.stats.clears > 0 && small.stats.hits > 0, JSON.stringify(small.stats));
+});
+
 test('FilterMemo: values that do not repeat stop being stored for a while, results unchanged', () => {
   const src = "evt.Meta.p startsWith '/a'";
   const f = compileExpr(src, { env: ['evt'] });
