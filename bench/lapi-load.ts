@@ -57,15 +57,21 @@
  *   npm run bench:lapi -- [--decisions 100000] [--rate 5000] [--duration 20]
  *        [--connections 20] [--ac-connections 50] [--bouncers 1000] [--poll-duration 60]
  *        [--only paced,lookup,startup,bouncers] [--pin] [--spin|--no-spin] [--no-active-set] [--no-fast-lookup] [--no-raw-lookup]
- *        [--server-prof DIR] [--server-flags "--trace-gc ..."] [--dump-latency FILE.csv] [--bare]
+ *        [--server-prof DIR] [--server-flags "--trace-gc ..."] [--server-build ROOT] [--dump-latency FILE.csv] [--bare]
  *        [--legacy-client] [--nice N]
  * (unbundled: node --import tsx bench/lapi-load.ts ...)
+ * The server runs this repository's compiled dist/ (api/server.js, decisions/store.js, built by
+ * `npm run build`) as `palisade lapi` runs it, WebAssembly IP set included; `--server-build ROOT`
+ * runs another tree's (A/B of two servers under one load generator, e.g. --server-build
+ * /work/wt/base), `--server-build bundle` this bundle's copy of src/ (whose IP set path,
+ * ../../build from .bench-build/, misses build/palisade.wasm: the active set then falls back to
+ * its TS twin — every run before 2026-11-28 11:00 UTC measured that).
  */
 import { execFileSync, fork, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { createRequire } from 'node:module';
@@ -150,10 +156,30 @@ async function serveBare(): Promise<void> {
   });
 }
 
+/** The tree whose compiled dist/ the server runs: `--server-build ROOT`, by default this repository ('bundle': this bundle's copy of src/). */
+function serverBuild(): string {
+  const b = optStr('server-build') ?? ROOT;
+  return b === 'bundle' ? b : resolve(b);
+}
+
+/** The server's modules: `serverBuild()`'s compiled dist/ (as `palisade lapi` runs them), or this bundle's. */
+async function serverModules(): Promise<{ createApiServer: typeof createApiServer; Store: typeof Store }> {
+  const root = serverBuild();
+  if (root === 'bundle') return { createApiServer, Store };
+  for (const need of ['dist/api/server.js', 'build/palisade.wasm']) {
+    if (!existsSync(join(root, need))) throw new Error(`server build ${root}: ${need} missing; run npm run build there (or pass --server-build bundle)`);
+  }
+  const dist = (rel: string) => pathToFileURL(join(resolve(root), 'dist', rel)).href;
+  const api = (await import(dist('api/server.js'))) as { createApiServer: typeof createApiServer };
+  const st = (await import(dist('decisions/store.js'))) as { Store: typeof Store };
+  return { createApiServer: api.createApiServer, Store: st.Store };
+}
+
 async function serve(dir: string, activeSet: boolean): Promise<void> {
   watchGc();
   watchScavenges();
   if (argv.includes('--bare')) return serveBare();
+  const { createApiServer, Store } = await serverModules();
   const store = Store.open(dir);
   // As `palisade lapi` builds it (src/cli/lapi.ts): metrics counted, upkeep timers running.
   const api = createApiServer({ store, profiles: [], listen: '127.0.0.1:0', activeSet, maintenance: true, fastLookup: !argv.includes('--no-fast-lookup'), rawLookup: !argv.includes('--no-raw-lookup') });
@@ -261,7 +287,7 @@ function serverNodeFlags(): string[] {
 
 function startServer(dir: string, activeSet: boolean, pin: boolean): Promise<{ child: ChildProcess; url: string; loadMs: number; rssMb: number }> {
   const passOn = ['--bare', '--no-fast-lookup', '--no-raw-lookup'].filter((f) => argv.includes(f));
-  const args = ['--serve', dir, ...(activeSet ? [] : ['--no-active-set']), ...passOn];
+  const args = ['--serve', dir, ...(activeSet ? [] : ['--no-active-set']), ...passOn, '--server-build', serverBuild()];
   // --server-prof DIR: CPU profile of the server process (written when it stops).
   const prof = optStr('server-prof');
   // --server-flags "...": extra node flags for the server (e.g. --trace-gc, a semi-space size).
@@ -383,8 +409,10 @@ interface PacedResult {
   fromSend: Percentiles;
   /** Requests that waited for a free connection. */
   queued: number;
-  /** Dispatch loop on setImmediate (true) or a 1 ms timer. */
+  /** Dispatch loop on setImmediate (true) or a 1 ms timer (legacy client). */
   spin: boolean;
+  /** How the raw client times its sends (paced-client.ts PacedOptions.dispatch). */
+  dispatch?: 'wait' | 'timer' | 'thread';
   /** ms from the scheduled time to the write (the generator's lateness + waits for a connection); new client only. */
   sendLateness?: Percentiles;
   client: 'raw' | 'legacy';
@@ -399,7 +427,9 @@ function dumpLatency(schedAt: Float64Array, fromSched: Float64Array, fromSend: F
   writeFileSync(dump, out.join('\n') + '\n');
 }
 
-interface PacedOpts { rate: number; durationS: number; warmupS: number; connections: number; spin: boolean }
+const DISPATCH_LABEL = { thread: 'pacer thread', wait: 'wait loop', timer: '1 ms timer' } as const;
+
+interface PacedOpts { rate: number; durationS: number; warmupS: number; connections: number; dispatch: 'wait' | 'timer' | 'thread'; spin: boolean }
 
 /** The paced load through the allocation-free client (bench/lib/paced-client.ts). */
 async function pacedLoad(url: string, paths: string[], headers: Record<string, string>, o: PacedOpts): Promise<PacedResult> {
@@ -410,7 +440,7 @@ async function pacedLoad(url: string, paths: string[], headers: Record<string, s
   dumpLatency(r.schedAt, r.fromSched, r.fromSend, r.recorded);
   const rec = (a: Float64Array) => a.subarray(0, r.recorded);
   return {
-    targetRate: o.rate, connections: o.connections, durationS: o.durationS, warmupS: o.warmupS, spin: o.spin, client: 'raw',
+    targetRate: o.rate, connections: o.connections, durationS: o.durationS, warmupS: o.warmupS, spin: o.spin, dispatch: o.dispatch, client: 'raw',
     sent: r.sent, recorded: r.recorded, errors: r.errors, non2xx: r.non2xx, queued: r.queued,
     achievedRate: r.recorded / (r.measuredMs / 1000),
     fromSchedule: percentiles(rec(r.fromSched)),
@@ -571,9 +601,12 @@ async function main(): Promise<void> {
   const only = new Set((optStr('only') ?? 'paced,lookup,startup,bouncers').split(','));
   const activeSet = !argv.includes('--no-active-set');
   const pin = argv.includes('--pin');
-  // The raw client's wait loop sleeps between sends, so it needs no core of its own; the
-  // legacy client's setImmediate spin does (it runs only when pinned, or with --spin).
+  // The legacy client's setImmediate spin needs a core of its own (it runs only when pinned,
+  // or with --spin). The raw client's dispatch: --pacer thread|wait|timer (--no-spin = timer).
   const spin = argv.includes('--spin') || (!argv.includes('--no-spin') && (pin || !argv.includes('--legacy-client')));
+  const pacerOpt = optStr('pacer') ?? (argv.includes('--no-spin') ? 'timer' : 'thread');
+  if (pacerOpt !== 'thread' && pacerOpt !== 'wait' && pacerOpt !== 'timer') throw new Error(`--pacer: thread, wait or timer, not ${pacerOpt}`);
+  const dispatch: 'wait' | 'timer' | 'thread' = pacerOpt;
   if (pin) {
     checkTaskset();
     // This process (the load generator) and all its threads on CPU 1; the server gets CPU 0.
@@ -582,7 +615,7 @@ async function main(): Promise<void> {
   const machine = machineInfo(ROOT);
   const work = mkdtempSync(join(tmpdir(), 'palisade-lapi-bench-'));
   const dir = join(work, 'store');
-  const report: Record<string, unknown> = { benchmark: 'lapi-load', machine, decisions: n, serverNodeFlags: serverNodeFlags(), nice: optStr('nice') ?? null, activeSet, fastLookup: !argv.includes('--no-fast-lookup'), rawLookup: !argv.includes('--no-fast-lookup') && !argv.includes('--no-raw-lookup'), pinned: pin, bare: argv.includes('--bare') };
+  const report: Record<string, unknown> = { benchmark: 'lapi-load', machine, decisions: n, serverNodeFlags: serverNodeFlags(), serverBuild: serverBuild(), nice: optStr('nice') ?? null, activeSet, fastLookup: !argv.includes('--no-fast-lookup'), rawLookup: !argv.includes('--no-fast-lookup') && !argv.includes('--no-raw-lookup'), pinned: pin, bare: argv.includes('--bare') };
   const lines: string[] = [];
   let server: Awaited<ReturnType<typeof startServer>> | null = null;
   const store = Store.open(dir, { noSync: true });
@@ -594,7 +627,7 @@ async function main(): Promise<void> {
     const { key } = await creds.addBouncer('bench-lookup');
     console.error(`setup: ${active} active decisions written in ${(fillMs / 1000).toFixed(1)} s`);
     server = await startServer(dir, activeSet, pin);
-    console.error(`server: ${server.url}, listening after ${server.loadMs.toFixed(0)} ms (active set ${activeSet ? 'loaded' : 'off'}), RSS ${server.rssMb.toFixed(0)} MB${pin ? ', pinned: server CPU 0, load generator CPU 1' : ''}`);
+    console.error(`server: ${server.url}, listening after ${server.loadMs.toFixed(0)} ms (active set ${activeSet ? 'loaded' : 'off'}; server code: ${serverBuild() === 'bundle' ? 'this bundle' : `${serverBuild()}/dist`}), RSS ${server.rssMb.toFixed(0)} MB${pin ? ', pinned: server CPU 0, load generator CPU 1' : ''}`);
     report.setup = { fillMs, active, serverListenMs: server.loadMs, serverRssMb: server.rssMb };
 
     const { probes } = probesFor(n);
@@ -614,7 +647,7 @@ async function main(): Promise<void> {
       // The new client's process has a 64 MB young generation: page it in before the clock starts.
       if (!legacy) touchYoungGeneration(GENERATOR_YOUNG_TOUCH_BYTES);
       const span = await spanStart(server.child);
-      const r = await (legacy ? pacedLoadLegacy : pacedLoad)(server.url, paths, lookupHeaders, { rate, durationS: duration, warmupS, connections, spin });
+      const r = await (legacy ? pacedLoadLegacy : pacedLoad)(server.url, paths, lookupHeaders, { rate, durationS: duration, warmupS, connections, dispatch, spin });
       const end = await spanEnd(server.child, span);
       const young = await ask<YoungReport>(server.child, 'young');
       const cpuUs = cpuPerRequest(span.server, end.server, r.sent);
@@ -623,7 +656,7 @@ async function main(): Promise<void> {
       const s = r.fromSchedule, w = r.fromSend;
       lines.push(table([
         ['GET /v1/decisions?ip= (paced)', 'target/s', 'achieved/s', 'recorded', 'errors', 'non-2xx', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'server CPU µs/req', 'other load (cores)'],
-        [`${duration} s, ${connections} conns, ${spin ? (legacy ? 'spin' : 'wait loop') : '1 ms timer'}, from schedule`, fmtInt(rate), fmtInt(r.achievedRate), fmtInt(r.recorded), r.errors, r.non2xx, f3(s.p50), f3(s.p90), f3(s.p99), f3(s.p99_9), f3(s.max), cpuUs.toFixed(1), end.foreignCores ?? '-'],
+        [`${duration} s, ${connections} conns, ${legacy ? (spin ? 'spin' : '1 ms timer') : DISPATCH_LABEL[dispatch]}, from schedule`, fmtInt(rate), fmtInt(r.achievedRate), fmtInt(r.recorded), r.errors, r.non2xx, f3(s.p50), f3(s.p90), f3(s.p99), f3(s.p99_9), f3(s.max), cpuUs.toFixed(1), end.foreignCores ?? '-'],
         ['from send', '', '', '', '', '', f3(w.p50), f3(w.p90), f3(w.p99), f3(w.p99_9), f3(w.max), '', ''],
         ...(r.sendLateness ? [['send lateness (schedule → write)', '', '', '', '', '', f3(r.sendLateness.p50), f3(r.sendLateness.p90), f3(r.sendLateness.p99), f3(r.sendLateness.p99_9), f3(r.sendLateness.max), '', '']] : []),
       ]));

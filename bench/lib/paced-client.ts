@@ -15,6 +15,7 @@
  *   the spin loop, libuv's write request), measured by gc-watch.ts around the run.
  */
 import { connect, type Socket } from 'node:net';
+import { Worker } from 'node:worker_threads';
 
 /** How long one spin tick may wait for due sends before yielding to the event loop. */
 const SPIN_SLICE_MS = 0.05;
@@ -27,8 +28,14 @@ export interface PacedOptions {
   durationS: number;
   warmupS: number;
   connections: number;
-  /** Dispatch from a setImmediate loop (when the generator owns a core) or a timer. */
-  spin: boolean;
+  /**
+   * How sends are timed. `wait`: short futex sleeps (≤ SPIN_SLICE_MS) then a turn of the event
+   * loop — punctual, but the generator is runnable almost all the time and holds a vCPU.
+   * `timer`: a 1 ms timer (requests leave in groups). `thread`: a pacer thread sleeps until each
+   * due time and wakes this event loop with a message; between sends this thread sleeps in
+   * epoll like any server client, so both vCPUs stay free for the server when it needs one.
+   */
+  dispatch: 'wait' | 'timer' | 'thread';
   /** Answers still missing this long after the last request was due count as errors. */
   graceMs?: number;
 }
@@ -173,36 +180,48 @@ export async function pacedLoad(host: string, port: number, requests: readonly B
   for (let i = o.connections - 1; i >= 0; i--) idle[nIdle++] = i;
 
   t0 = performance.now();
-  const tick = (): void => {
-    let now = performance.now();
-    // Spinning, a tick waits up to SPIN_SLICE_MS for due sends before it yields to the event
-    // loop (answers wait at most that long to be read): a few clock reads per slice instead of
-    // an Immediate and a clock read (a boxed double in Node 20) per ~1 µs iteration, whose
-    // garbage made the generator scavenge ~6 times a second and send late (p99 ~1.1 ms).
-    const sliceEnd = o.spin ? now + SPIN_SLICE_MS : now;
-    for (;;) {
-      while (nextK < total && t0 + nextK * interval <= now) {
-        if (nIdle > 0) send(conns[idle[--nIdle]!]!, nextK, now);
-        else {
-          if (waitTail === waitHead) waitHead = waitTail = nextK;
-          waitTail = nextK + 1;
-          queued++;
-        }
-        nextK++;
+  /** Sends every request due by `now` (queued FIFO when no connection is idle); false once all are sent. */
+  const sendDue = (now: number): boolean => {
+    while (nextK < total && t0 + nextK * interval <= now) {
+      if (nIdle > 0) send(conns[idle[--nIdle]!]!, nextK, now);
+      else {
+        if (waitTail === waitHead) waitHead = waitTail = nextK;
+        waitTail = nextK + 1;
+        queued++;
       }
-      if (nextK >= total) return;
-      if (now >= sliceEnd) break;
-      // Sleep (futex) rather than spin until the next send or the slice's end: a spinning
-      // generator slowed the server on the sibling vCPU (~+20% CPU per request) and was not
-      // more punctual. Answers are read when the tick yields, at most a slice later.
-      const wait = Math.min(sliceEnd, t0 + nextK * interval) - now;
-      if (wait > 0.005) Atomics.wait(sleepCell, 0, 0, wait);
-      now = performance.now();
+      nextK++;
     }
-    if (o.spin) setImmediate(tick);
-    else setTimeout(tick, Math.max(0, t0 + nextK * interval - performance.now()));
+    return nextK < total;
   };
-  tick();
+  let pacer: Worker | null = null;
+  if (o.dispatch === 'thread') {
+    pacer = startPacer(performance.timeOrigin + t0, interval, total);
+    pacer.on('message', () => { if (!sendDue(performance.now())) pacer?.unref(); });
+    sendDue(performance.now());
+  } else {
+    const spin = o.dispatch === 'wait';
+    const tick = (): void => {
+      let now = performance.now();
+      // Spinning, a tick waits up to SPIN_SLICE_MS for due sends before it yields to the event
+      // loop (answers wait at most that long to be read): a few clock reads per slice instead of
+      // an Immediate and a clock read (a boxed double in Node 20) per ~1 µs iteration, whose
+      // garbage made the generator scavenge ~6 times a second and send late (p99 ~1.1 ms).
+      const sliceEnd = spin ? now + SPIN_SLICE_MS : now;
+      for (;;) {
+        if (!sendDue(now)) return;
+        if (now >= sliceEnd) break;
+        // Sleep (futex) rather than spin until the next send or the slice's end: a spinning
+        // generator slowed the server on the sibling vCPU (~+20% CPU per request) and was not
+        // more punctual. Answers are read when the tick yields, at most a slice later.
+        const wait = Math.min(sliceEnd, t0 + nextK * interval) - now;
+        if (wait > 0.005) Atomics.wait(sleepCell, 0, 0, wait);
+        now = performance.now();
+      }
+      if (spin) setImmediate(tick);
+      else setTimeout(tick, Math.max(0, t0 + nextK * interval - performance.now()));
+    };
+    tick();
+  }
   const deadline = t0 + total * interval + (o.graceMs ?? 5000);
   await Promise.race([finished, new Promise<void>((r) => {
     const t = setInterval(() => {
@@ -210,9 +229,29 @@ export async function pacedLoad(host: string, port: number, requests: readonly B
     }, 100);
   })]);
   errors += total - done;
+  if (pacer) await pacer.terminate();
   for (const c of conns) c.sock!.destroy();
   return {
     schedAt, fromSched, fromSend, lateness, sent: nextK, recorded, errors, non2xx, queued,
     measuredMs: lastDone - (t0 + warm * interval),
   };
+}
+
+/**
+ * The `thread` dispatch's clock: a worker that sleeps (Atomics.wait on a cell nobody notifies:
+ * a futex with a timeout, precise to tens of µs) until each request's due time, then posts a
+ * message that wakes the generator's event loop (libuv async). `originMs` is the absolute
+ * due time of request 0 (performance.timeOrigin-based: each thread has its own origin).
+ */
+function startPacer(originMs: number, interval: number, total: number): Worker {
+  const code = `
+    const { parentPort, workerData: { originMs, interval, total } } = require('node:worker_threads');
+    const cell = new Int32Array(new SharedArrayBuffer(4));
+    const base = originMs - performance.timeOrigin;
+    for (let k = 1; k < total; k++) {
+      const wait = base + k * interval - performance.now();
+      if (wait > 0.002) Atomics.wait(cell, 0, 0, wait);
+      parentPort.postMessage(0);
+    }`;
+  return new Worker(code, { eval: true, workerData: { originMs, interval, total } });
 }

@@ -25,7 +25,7 @@ import type { Socket } from 'node:net';
 import { clientIpOf, noteBouncerClient } from './auth/hooks.js';
 import type { ApiContext } from './context.js';
 import { Errors } from './errors.js';
-import { hotLookupBody, JSON_TYPE, lookupServed } from './routes/bouncer-decisions.js';
+import { hotLookupBody, JSON_TYPE, lookupPulled } from './routes/bouncer-decisions.js';
 
 const ROUTE = '/v1/decisions';
 const PREFIX = ROUTE + '?ip=';
@@ -67,12 +67,46 @@ export function plainIpQuery(url: string): string | null {
     if (c === 37 || c === 43) plain = false;
   }
   const raw = url.slice(PREFIX.length);
-  if (plain) return raw;
+  return plain ? raw : decodeQueryValue(raw);
+}
+
+/**
+ * A query value holding `%` or `+` escapes, decoded as fastify's query parser decodes it
+ * (`+` is a space, then decodeURIComponent), or null when decodeURIComponent refuses it.
+ * The escapes of a single ASCII character (`%3A` in an IPv6 address) are decoded here
+ * directly; anything else goes through decodeURIComponent.
+ */
+export function decodeQueryValue(raw: string): string | null {
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === 43) {
+      out += raw.slice(from, i) + ' ';
+      from = i + 1;
+    } else if (c === 37) {
+      const h = hexValue(raw.charCodeAt(i + 1)), l = hexValue(raw.charCodeAt(i + 2));
+      // A multi-byte UTF-8 sequence or a malformed escape: decodeURIComponent decides.
+      if (h < 0 || h > 7 || l < 0) return decodeSlow(raw);
+      out += raw.slice(from, i) + String.fromCharCode(h * 16 + l);
+      from = i + 3;
+      i += 2;
+    }
+  }
+  return out + raw.slice(from);
+}
+function decodeSlow(raw: string): string | null {
   try {
     return decodeURIComponent(raw.replace(/\+/g, ' '));
   } catch {
     return null;
   }
+}
+/** The value of hex digit `c` (a char code; NaN past the end), or -1. */
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  const l = c | 0x20;
+  return l >= 97 && l <= 102 ? l - 87 : -1;
 }
 
 /**
@@ -80,16 +114,23 @@ export function plainIpQuery(url: string): string | null {
  * route's order: client IP, request counter, API key through the bouncer key cache (per
  * connection: findOn), then for a known bouncer its bookkeeping, its request counter and
  * lookupServed. Shared by this request-level path and the connection-level one
- * (raw-lookup.ts). False: the key is missing or wrong, answer 403 (FORBIDDEN_BODY).
+ * (raw-lookup.ts, which passes the peer address it read once per connection).
+ * False: the key is missing or wrong, answer 403 (FORBIDDEN_BODY).
  */
-export function serveLookup(ctx: ApiContext, socket: Socket, headers: IncomingHttpHeaders, key: unknown, userAgent: string | undefined, any: boolean, now: number): boolean {
-  const clientIp = clientIpOf(ctx, socket.remoteAddress, headers);
-  ctx.metrics?.request(ROUTE, 'GET');
+export function serveLookup(ctx: ApiContext, socket: Socket, remoteAddress: string | undefined, headers: IncomingHttpHeaders, key: unknown, userAgent: string | undefined, any: boolean, now: number): boolean {
+  const clientIp = clientIpOf(ctx, remoteAddress, headers);
+  const m = ctx.metrics;
+  if (m) m.lookupRequest();
   const b = typeof key === 'string' && key !== '' ? ctx.bouncers.findOn(socket, key) : undefined;
   if (b === undefined) return false;
   noteBouncerClient(ctx, b, clientIp, userAgent);
-  ctx.metrics?.bouncerRequestOn(b.name, ROUTE, 'GET');
-  lookupServed(ctx, b, any, now);
+  // The route's bouncerRequest and lookupServed's ok/ko counters, found together.
+  if (m) {
+    const c = m.lookupCounters(b.name);
+    c.request.n++;
+    (any ? c.ok : c.ko).n++;
+  }
+  lookupPulled(ctx, b, now);
   return true;
 }
 
@@ -122,7 +163,7 @@ export function installFastLookup(server: Server, ctx: ApiContext, closing: () =
     if (body === null) return fastify(req, res);
 
     const any = body !== 'null';
-    if (!serveLookup(ctx, req.socket, headers, headers['x-api-key'], headers['user-agent'], any, now)) {
+    if (!serveLookup(ctx, req.socket, req.socket.remoteAddress, headers, headers['x-api-key'], headers['user-agent'], any, now)) {
       res.writeHead(403, FORBIDDEN_HEADERS);
       res.end(FORBIDDEN_BODY);
       return;

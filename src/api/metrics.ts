@@ -11,7 +11,7 @@ import { Counter, Gauge, Registry, type LabelValues } from 'prom-client';
 import type { Store } from '../decisions/store.js';
 
 /** One label combination's count, kept as a plain number and handed to prom-client at scrape time. */
-interface Cell { labels: Record<string, string>; n: number }
+export interface Cell { labels: Record<string, string>; n: number }
 
 /** Nested maps keyed by the label values themselves (no key string built per request). */
 type Tree = Map<string, Tree | Cell>;
@@ -75,6 +75,17 @@ function countedCounter<L extends string>(registry: Registry, name: string, help
   });
 }
 
+/**
+ * The counters one bouncer's `GET /v1/decisions` lookup bumps (its request per route and
+ * method, its ok / ko answers), found together so a fast-path lookup does one map lookup
+ * instead of one per label. Counting through them is counting through the methods below.
+ */
+export interface LookupCounters {
+  readonly request: Cell;
+  readonly ok: Cell;
+  readonly ko: Cell;
+}
+
 export class ApiMetrics {
   readonly registry = new Registry();
   private readonly routes: Tree = new Map();
@@ -82,6 +93,8 @@ export class ApiMetrics {
   private readonly bouncers: Tree = new Map();
   private readonly decisionsOk: Tree = new Map();
   private readonly decisionsKo: Tree = new Map();
+  private readonly lookups = new Map<string, LookupCounters>();
+  private lookupRoute: Cell | null = null;
 
   constructor(store: Store | null, now: () => number = Date.now) {
     const registers = [this.registry];
@@ -126,6 +139,23 @@ export class ApiMetrics {
     cell1(any ? this.decisionsOk : this.decisionsKo, bouncer, BOUNCER_ONLY).n++;
   }
 
+  /** request('/v1/decisions', 'GET'), its cell found once (the fast paths' lookups). */
+  lookupRequest(): void {
+    (this.lookupRoute ??= cell2(this.routes, LOOKUP_ROUTE, 'GET', ROUTE_LABELS)).n++;
+  }
+
+  /** Bouncer `bouncer`'s counters of a `GET /v1/decisions` lookup: see LookupCounters. */
+  lookupCounters(bouncer: string): LookupCounters {
+    let c = this.lookups.get(bouncer);
+    if (c === undefined) {
+      c = { request: cell3(this.bouncers, bouncer, LOOKUP_ROUTE, 'GET', BOUNCER_LABELS), ok: cell1(this.decisionsOk, bouncer, BOUNCER_ONLY), ko: cell1(this.decisionsKo, bouncer, BOUNCER_ONLY) };
+      // Bounded like the bouncer cache: names of deleted bouncers do not pile up for ever.
+      if (this.lookups.size >= 10_000) this.lookups.clear();
+      this.lookups.set(bouncer, c);
+    }
+    return c;
+  }
+
   /** Serves GET /metrics on its own listener; resolves with the bound URL. */
   async listen(host: string, port: number): Promise<{ url: string; server: Server }> {
     const server = createServer((req, res) => {
@@ -148,6 +178,8 @@ export class ApiMetrics {
   }
 }
 
+/** The live bouncer's lookup route, counted through lookupRequest / lookupCounters. */
+const LOOKUP_ROUTE = '/v1/decisions';
 const ROUTE_LABELS = ['route', 'method'] as const;
 const MACHINE_LABELS = ['machine', 'route', 'method'] as const;
 const BOUNCER_LABELS = ['bouncer', 'route', 'method'] as const;

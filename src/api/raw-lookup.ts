@@ -34,7 +34,10 @@
  * server.maxHeaderSize (else http.maxHeaderSize) is handed over (node answers 431); a
  * half-close in the middle of a request is reported as node's parser would (a 'clientError'
  * on the server: fastify answers 400), otherwise ends the connection. When a write is
- * refused (socket.write false) parsing stops until 'drain'. Socket errors destroy the
+ * refused (socket.write false) parsing and reading stop until 'drain'. While a connection is
+ * raw its bytes come through the socket's own `push`, which node's stream read callback calls
+ * and which this module shadows on the socket (removed on hand-over): Readable's buffering,
+ * 'data' event and per-chunk nextTick are skipped. Socket errors destroy the
  * socket quietly. No-delay is already set: node:http's net.Server (noDelay: true) sets it on
  * each accepted socket before 'connection'. The server's closeIdleConnections / closeAllConnections (called by
  * server.close(), hence by fastify's close) also end the raw connections: idle ones are
@@ -48,7 +51,7 @@ import { maxHeaderSize as NODE_MAX_HEADER_SIZE, type IncomingHttpHeaders, type S
 import type { Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
 import type { ApiContext } from './context.js';
-import { FORBIDDEN_BODY, plainIpQuery, serveLookup } from './fast-lookup.js';
+import { decodeQueryValue, FORBIDDEN_BODY, serveLookup } from './fast-lookup.js';
 import { hotLookupBody, JSON_TYPE } from './routes/bouncer-decisions.js';
 
 const FORBIDDEN_LENGTH = Buffer.byteLength(FORBIDDEN_BODY);
@@ -57,10 +60,16 @@ const MAX_HEADER_LINES = 64;
 /** node:http's margin over keepAliveTimeout before it destroys an idle connection. */
 const KEEP_ALIVE_BUFFER_MS = 1000;
 
-const OK = '200 OK';
 /** A response head up to content-length's value: node writes writeHead's headers first, in the object's order. */
 const CONTENT_TYPE_START = '\r\ncontent-type: ' + JSON_TYPE + '\r\ncontent-length: ';
-const OK_START = 'HTTP/1.1 ' + OK + CONTENT_TYPE_START;
+const OK_START = 'HTTP/1.1 200 OK' + CONTENT_TYPE_START;
+
+/** `s` as one sequential string (not a tree of concatenations), so writing it copies it once. */
+function flat(s: string): string {
+  // V8 flattens a concatenation in place when a character of it is read.
+  void s.charCodeAt(0);
+  return s;
+}
 
 const REQUEST_START = Buffer.from('GET /v1/decisions?ip=', 'latin1');
 const HTTP11_CRLF = Buffer.from(' HTTP/1.1\r\n', 'latin1');
@@ -112,23 +121,29 @@ function headerId(buf: Buffer, s: number, e: number): number {
   return H_OTHER;
 }
 
-/** Date header value as node writes it: the IMF-fixdate, renewed when the second changes. */
+/**
+ * Date header value as node writes it (lib/internal/http.js utcDate): the IMF-fixdate, kept
+ * until an unref'd timer clears it at the next second, so an answer reads no clock.
+ */
 let dateText = '';
-let dateUntil = 0;
 function httpDate(): string {
-  const t = Date.now();
-  if (t >= dateUntil) {
-    dateText = new Date(t).toUTCString();
-    dateUntil = t - (t % 1000) + 1000;
+  if (dateText === '') {
+    const d = new Date();
+    dateText = d.toUTCString();
+    setTimeout(clearDate, 1000 - d.getMilliseconds()).unref();
   }
   return dateText;
+}
+function clearDate(): void {
+  dateText = '';
 }
 
 /** One parsed raw request (fields reused: parsing is synchronous). */
 interface Parsed {
   /** Offset just past the head's blank line. */
   end: number;
-  target: string;
+  /** The `ip` value, decoded as plainIpQuery decodes it; null: hand the request to node. */
+  ip: string | null;
   key: string | undefined;
   userAgent: string | undefined;
   xff: string | undefined;
@@ -222,12 +237,23 @@ function parseHead(buf: Buffer, pos: number, out: Parsed): number {
   }
   if (hosts !== 1 || keys > 1 || uas > 1 || xffs > 1 || xris > 1) return HAND_OFF;
   out.end = i;
-  out.target = buf.toString('latin1', pos + 4, targetEnd);
+  out.ip = ipValue(buf, pos + REQUEST_START.length, targetEnd);
   out.key = key;
   out.userAgent = ua;
   out.xff = xff;
   out.xRealIp = xri;
   return i;
+}
+
+/**
+ * The `ip` value buf[s, e) of a raw target (TARGET characters only, so none of the `&`, `=`,
+ * `#` plainIpQuery refuses), decoded as plainIpQuery decodes it; null when empty or refused.
+ */
+function ipValue(buf: Buffer, s: number, e: number): string | null {
+  if (s === e) return null;
+  const raw = buf.toString('latin1', s, e);
+  for (let i = s; i < e; i++) if (buf[i] === 0x25 || buf[i] === 0x2b) return decodeQueryValue(raw);
+  return raw;
 }
 
 /**
@@ -258,6 +284,8 @@ function isKeepAlive(buf: Buffer, s: number, e: number): boolean {
 /** A connection in raw mode. */
 interface Conn {
   socket: Socket;
+  /** The peer's address, read once (node caches it on the socket anyway). */
+  peer: string | undefined;
   /** Bytes received and not answered yet (a partial request, or requests held back by a full write buffer). */
   pending: Buffer | null;
   /** performance.now() when the current partial request started (0: none). */
@@ -269,10 +297,13 @@ interface Conn {
   lastActive: number;
   answered: boolean;
   waitingDrain: boolean;
+  /** The socket's reading was stopped by onPush returning false (a write waits for 'drain'). */
+  stopped: boolean;
   /** The last X-Api-Key and User-Agent values read on this connection. */
   lastKey: string;
   lastUa: string;
-  onData: (d: Buffer) => void;
+  /** Shadows the socket's Readable push while in raw mode (see accept). */
+  onPush: (chunk: Buffer | null) => boolean;
   onEnd: () => void;
   onError: () => void;
   onClose: () => void;
@@ -294,7 +325,7 @@ export function installRawLookup(server: Server, ctx: ApiContext, closing: () =>
   const nodeListener = listeners[0]!;
   server.removeListener(event, nodeListener);
   const conns = new Set<Conn>();
-  const parsed: Parsed = { end: 0, target: '', key: undefined, userAgent: undefined, xff: undefined, xRealIp: undefined, prevKey: '', prevUa: '' };
+  const parsed: Parsed = { end: 0, ip: null, key: undefined, userAgent: undefined, xff: undefined, xRealIp: undefined, prevKey: '', prevUa: '' };
   const clientHeaders: IncomingHttpHeaders = {};
   const stats = { answered: 0, handedOff: 0, drainWaits: 0, get connections() { return conns.size; } };
   let sweeper: NodeJS.Timeout | null = null;
@@ -308,7 +339,10 @@ export function installRawLookup(server: Server, ctx: ApiContext, closing: () =>
 
   function handOff(c: Conn, rest: Buffer | null): void {
     const s = c.socket;
+    const stopped = c.stopped;
     release(c);
+    // Reading stopped for a drain: on again, as node's connection listener expects it.
+    if (stopped && !s.destroyed) s._read(0);
     s.pause();
     if (rest !== null && rest.length > 0) s.unshift(rest);
     stats.handedOff++;
@@ -319,7 +353,9 @@ export function installRawLookup(server: Server, ctx: ApiContext, closing: () =>
 
   function release(c: Conn): void {
     const s = c.socket;
-    s.removeListener('data', c.onData);
+    // Readable.prototype.push again.
+    delete (s as unknown as { push?: unknown }).push;
+    c.stopped = false;
     s.removeListener('end', c.onEnd);
     s.removeListener('error', c.onError);
     s.removeListener('close', c.onClose);
@@ -363,7 +399,7 @@ export function installRawLookup(server: Server, ctx: ApiContext, closing: () =>
         c.pending = pos < buf.length ? Buffer.from(buf.subarray(pos)) : null;
         c.waitingDrain = true;
         stats.drainWaits++;
-        c.socket.pause();
+        // The socket's reading stops when onPush returns false (or at its next chunk).
         c.socket.once('drain', c.onDrain);
         return;
       }
@@ -376,7 +412,7 @@ export function installRawLookup(server: Server, ctx: ApiContext, closing: () =>
    * request must go to node (nothing done yet), else whether the socket took the write.
    */
   function answer(c: Conn, p: Parsed): boolean | null {
-    const ip = plainIpQuery(p.target);
+    const ip = p.ip;
     if (ip === null) return null;
     const now = ctx.now();
     let body: string | null;
@@ -390,27 +426,46 @@ export function installRawLookup(server: Server, ctx: ApiContext, closing: () =>
     clientHeaders['x-forwarded-for'] = p.xff;
     clientHeaders['x-real-ip'] = p.xRealIp;
     const any = body !== 'null';
-    const served = serveLookup(ctx, s, clientHeaders, p.key, p.userAgent, any, now);
+    const served = serveLookup(ctx, s, c.peer, clientHeaders, p.key, p.userAgent, any, now);
     clientHeaders['x-forwarded-for'] = clientHeaders['x-real-ip'] = undefined;
-    const out = served ? head(OK, any ? Buffer.byteLength(body) : 4) + body : head('403 Forbidden', FORBIDDEN_LENGTH) + FORBIDDEN_BODY;
     stats.answered++;
     c.active = true;
-    return s.write(out);
+    // The fixed answers are ASCII: written as latin1, node copies them without UTF-8 encoding.
+    if (!served) return s.write(forbiddenAnswer(), 'latin1');
+    if (!any) return s.write(nullAnswer(), 'latin1');
+    return s.write(okHead(Buffer.byteLength(body)) + body);
   }
 
-  /** The head after content-length's value, rebuilt when the second or keepAliveTimeout changes. */
+  /**
+   * The head after content-length's value, and the whole answers that do not depend on the
+   * request ('null', 403), rebuilt when the second or keepAliveTimeout changes.
+   */
   let tailDate = '';
   let tailKat = -1;
   let tail = '';
-  function head(status: string, length: number): string {
+  let nullOut = '';
+  let forbiddenOut = '';
+  function renew(): void {
     const kat = server.keepAliveTimeout;
     const date = httpDate();
-    if (date !== tailDate || kat !== tailKat) {
-      tailDate = date;
-      tailKat = kat;
-      tail = '\r\nDate: ' + date + '\r\nConnection: keep-alive\r\n' + (kat ? 'Keep-Alive: timeout=' + Math.floor(kat / 1000) + '\r\n\r\n' : '\r\n');
-    }
-    return (status === OK ? OK_START : 'HTTP/1.1 ' + status + CONTENT_TYPE_START) + length + tail;
+    if (date === tailDate && kat === tailKat) return;
+    tailDate = date;
+    tailKat = kat;
+    tail = '\r\nDate: ' + date + '\r\nConnection: keep-alive\r\n' + (kat ? 'Keep-Alive: timeout=' + Math.floor(kat / 1000) + '\r\n\r\n' : '\r\n');
+    nullOut = flat(OK_START + 4 + tail + 'null');
+    forbiddenOut = flat('HTTP/1.1 403 Forbidden' + CONTENT_TYPE_START + FORBIDDEN_LENGTH + tail + FORBIDDEN_BODY);
+  }
+  function okHead(length: number): string {
+    renew();
+    return OK_START + length + tail;
+  }
+  function nullAnswer(): string {
+    renew();
+    return nullOut;
+  }
+  function forbiddenAnswer(): string {
+    renew();
+    return forbiddenOut;
   }
 
   function sweep(): void {
@@ -433,24 +488,40 @@ export function installRawLookup(server: Server, ctx: ApiContext, closing: () =>
   }
 
   function accept(socket: Socket): void {
-    if (!rawPossible()) return void nodeListener.call(server, socket);
+    // Bytes already buffered by the socket's stream (none on a plain accept): node reads them.
+    if (!rawPossible() || socket.readableLength > 0) return void nodeListener.call(server, socket);
     const c: Conn = {
-      socket, pending: null, partialSince: 0, active: false, lastActive: performance.now(), answered: false, waitingDrain: false, lastKey: '', lastUa: '',
-      onData: (d: Buffer) => {
+      socket, peer: socket.remoteAddress, pending: null, partialSince: 0, active: false, lastActive: performance.now(), answered: false, waitingDrain: false, stopped: false, lastKey: '', lastUa: '',
+      onPush: (d: Buffer | null): boolean => {
+        if (d === null) {
+          // End of the stream: Readable's own push ends it ('end', then onEnd).
+          delete (socket as unknown as { push?: unknown }).push;
+          return socket.push(null);
+        }
         c.active = true;
         if (c.waitingDrain) {
-          // Read before the pause took hold: keep it behind what is held back.
+          // Read after the write was refused: keep it behind what is held back, read no more.
           c.pending = c.pending === null ? Buffer.from(d) : Buffer.concat([c.pending, d]);
-          return;
+          c.stopped = true;
+          return false;
         }
         run(c, c.pending === null ? d : Buffer.concat([c.pending, d]));
+        if (conns.has(c) && c.waitingDrain) {
+          // false: node's stream code stops reading the socket until onDrain starts it again.
+          c.stopped = true;
+          return false;
+        }
+        return true;
       },
       onDrain: () => {
         c.waitingDrain = false;
         const rest = c.pending;
         c.pending = null;
         if (rest !== null) run(c, rest);
-        if (conns.has(c) && !c.waitingDrain) socket.resume();
+        if (conns.has(c) && !c.waitingDrain && c.stopped) {
+          c.stopped = false;
+          socket._read(0);
+        }
       },
       onEnd: () => {
         const partial = c.pending !== null && !c.waitingDrain;
@@ -475,7 +546,11 @@ export function installRawLookup(server: Server, ctx: ApiContext, closing: () =>
       sweeper = setInterval(sweep, every);
       sweeper.unref();
     }
-    socket.on('data', c.onData);
+    // The socket's chunks come to onPush straight from node's stream read callback, which
+    // calls the socket's push(): shadowing it skips Readable's buffering, 'data' event and the
+    // nextTick it schedules per chunk (maybeReadMore), a sixth of a lookup's CPU and half of its
+    // garbage (bench/RESULTS-lapi.md). release() removes the shadow before node reads again.
+    (socket as unknown as { push: (chunk: Buffer | null) => boolean }).push = c.onPush;
     socket.on('end', c.onEnd);
     socket.on('error', c.onError);
     socket.on('close', c.onClose);

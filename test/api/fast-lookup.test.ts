@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { createApiServer, type ApiServer } from '../../src/api/server.js';
-import { plainIpQuery } from '../../src/api/fast-lookup.js';
+import { decodeQueryValue, plainIpQuery } from '../../src/api/fast-lookup.js';
 import { alertFor, decisionFor } from '../decisions/support.js';
 import { harness, machineToken, manualAlert, UA, waitFor } from './support.js';
 
@@ -65,6 +65,26 @@ test('plainIpQuery: only a literal `?ip=X` alone, decoded as the query parser do
     '/v1/decisions?ip=%zz', '/v1/decisions?ip=%E0%A4%A', '/v1/decisions/?ip=1.2.3.4', '/v1/decisions?IP=1.2.3.4', '/v1/decisions?ip=1#x',
     '/v1/decisions', '/v1/decisions/stream?ip=1.2.3.4', '/v1/decisions?i%70=1.2.3.4']) {
     assert.equal(plainIpQuery(u), null, u);
+  }
+});
+
+test('decodeQueryValue: what decodeURIComponent (after + to space) gives, null where it throws', () => {
+  const reference = (raw: string): string | null => {
+    try {
+      return decodeURIComponent(raw.replace(/\+/g, ' '));
+    } catch {
+      return null;
+    }
+  };
+  const cases = ['2001%3Adb8%3A%3A1', '2001%3adb8%3a%3a1', 'a+b%20c', '%2B1+', '1.2.3.4%2F24', '%7e%7E%41%61%30', '%00x', '%25', '%2', '%', '%%41', 'x%g1', '%1g',
+    '%C3%A9', '%c3%a9%3A', '%E4%B8%AD', '%F0%9F%98%80', '%80', '%C3', '%C3%28', '%ED%A0%80', '+%2b+', 'plain'];
+  for (const raw of cases) assert.equal(decodeQueryValue(raw), reference(raw), raw);
+  // Every two-hex-digit escape, both cases, alone and between characters.
+  for (let c = 0; c < 256; c++) {
+    for (const hex of [c.toString(16).padStart(2, '0'), c.toString(16).padStart(2, '0').toUpperCase()]) {
+      const raw = `a%${hex}b`;
+      assert.equal(decodeQueryValue(raw), reference(raw), raw);
+    }
   }
 });
 

@@ -55,7 +55,7 @@ test('paced client: frames answers split across reads, counts statuses and reque
   const port = (srv.address() as { port: number }).port;
   try {
     const req = Buffer.from('GET /x HTTP/1.1\r\nHost: t\r\n\r\n', 'latin1');
-    const r = await pacedLoad('127.0.0.1', port, [req], { rate: 2000, durationS: 0.5, warmupS: 0.1, connections: 4, spin: false, graceMs: 2000 });
+    const r = await pacedLoad('127.0.0.1', port, [req], { rate: 2000, durationS: 0.5, warmupS: 0.1, connections: 4, dispatch: 'timer', graceMs: 2000 });
     assert.equal(r.errors, 0);
     assert.equal(r.sent, 1200);
     assert.equal(served, 1200, 'one request per answer');

@@ -212,6 +212,41 @@ test('raw front answers byte-identically to node:http + fastify (whole, pipeline
   }
 });
 
+test('raw front: chunks come through the socket\'s own push (no data listener), which is given back on hand-over', async () => {
+  const p = await pair();
+  try {
+    const sockets: Socket[] = [];
+    p.h.server.app.server.on('connection', (s: Socket) => sockets.push(s));
+    const k = `X-Api-Key: ${p.key}\r\n`;
+    const u = new URL(p.fastUrl);
+    const client = connect({ port: Number(u.port), host: u.hostname });
+    let raw = '';
+    client.on('data', (d: Buffer) => (raw += d.toString('latin1')));
+    client.write(req('/v1/decisions?ip=10.1.2.3', k) + req('/v1/decisions?ip=10.9.9.9', k));
+    await waitUntil(() => countResponses(raw) >= 2, 5000);
+    assert.equal(sockets.length, 1);
+    const s = sockets[0]!;
+    assert.ok(Object.hasOwn(s, 'push'), 'push shadowed in raw mode');
+    assert.equal(s.listenerCount('data'), 0);
+    assert.equal(s.readableLength, 0, 'nothing buffered by the Readable');
+    assert.equal(p.h.server.rawLookup!.answered, 2);
+    // A request only node answers: the connection is handed over and push is Readable's again.
+    client.write(req('/v1/decisions/stream', k));
+    await waitUntil(() => countResponses(raw) >= 3, 5000);
+    assert.equal(p.h.server.rawLookup!.handedOff, 1);
+    assert.equal(Object.hasOwn(s, 'push'), false);
+    assert.match(raw, /^HTTP\/1\.1 200 OK[\s\S]*\r\n\r\n\[\{"duration"[\s\S]*\r\n\r\nnull[\s\S]*HTTP\/1\.1 200 OK/);
+    // Node reads the connection from then on: one more request is answered by node:http.
+    client.write(req('/v1/decisions?ip=10.9.9.9', k));
+    await waitUntil(() => countResponses(raw) >= 4, 5000);
+    assert.equal(p.h.server.rawLookup!.answered, 2);
+    client.destroy();
+  } finally {
+    await p.slow.close();
+    await p.h.cleanup();
+  }
+});
+
 test('raw front: a full write buffer stops parsing until drain; answers stay in order', async () => {
   const p = await pair();
   try {

@@ -33,8 +33,10 @@ export function digestsEqual(a: string, b: string | Buffer): boolean {
  * no branch on the data; a length mismatch is folded into the result, not returned early.
  */
 export function hexDigestsEqual(a: string, b: string): boolean {
-  const n = b.length;
-  let diff = a.length ^ n;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ (n === 0 ? 0 : b.charCodeAt(i % n));
+  const n = a.length;
+  // The lengths are not secret (digests have one length): a mismatch does the same work on `a` alone.
+  const other = b.length === n ? b : a;
+  let diff = b.length ^ n;
+  for (let i = 0; i < n; i++) diff |= a.charCodeAt(i) ^ other.charCodeAt(i);
   return diff === 0;
 }

@@ -99,6 +99,11 @@ const IP_FILTER: DecisionFilter & { ip: string } = { status: 'active', excludeSi
 /** What every answered lookup records: the ok/ko counter and (at most once a minute) last_pull. */
 export function lookupServed(ctx: ApiContext, b: BouncerRecord, any: boolean, now: number): void {
   ctx.metrics?.decisionsServed(b.name, any);
+  lookupPulled(ctx, b, now);
+}
+
+/** lookupServed's last_pull part (the fast paths count ok/ko through ApiMetrics.lookupCounters). */
+export function lookupPulled(ctx: ApiContext, b: BouncerRecord, now: number): void {
   if (now - b.lastPull >= LAST_PULL_EVERY_MS) {
     // b may be the cached record shared by this bouncer's requests: mark it so that the
     // next lookups do not write again.
