@@ -14,10 +14,15 @@
  *   node --import tsx bench/lib/main-side.ts FILE TYPE [--lines N] [--batch-bytes 262144]
  *        [--data-dir DIR | --no-store] [--cache DIR (default $TMPDIR/palisade-pour-records)]
  *        [--profile OUT.cpuprofile] [--sink-batch N (AlertSink's write batch, default 500)]
+ *        [--promoted OUT.heapprofile (sampled allocations that outlived the young generation)]
+ *        [--no-young-cap (this thread's new space as V8 grows it; runReplay caps it at 2 x 8 MB)]
+ *        [--root DIR (run DIR/dist's main side, e.g. a baseline worktree's build, in this harness:
+ *         A/B of the same measurement; the records are still made by this worktree's sources)]
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { tmpdir } from 'node:os';
 import { DetectionEngine } from '../../src/pipeline/engine.js';
 import { PourBatch, PourRecordWriter } from '../../src/pipeline/pour-records.js';
@@ -32,6 +37,57 @@ import type { LapiAlert } from '../../src/scenarios/overflow.js';
 import { arg } from './args.js';
 import { cpuMs, startCpuProfile } from './measure.js';
 import { gcSince, gcSnapshot, watchGc } from './gc-watch.js';
+import { YoungGenCap } from '../../src/pipeline/young-gen.js';
+import { POOL_MAIN_NEW_SPACE_BYTES } from '../../src/pipeline/replay.js';
+import { WORKER_SEMI_SPACE_MB } from '../../src/pipeline/pool.js';
+import { Session } from 'node:inspector/promises';
+
+/** The main side's code: this worktree's sources, or another build's dist/ (--root). */
+interface Mods {
+  DetectionEngine: typeof DetectionEngine;
+  PourBatch: typeof PourBatch;
+  ExpectMode: typeof ExpectMode;
+  Store: typeof Store;
+  AlertSink: typeof AlertSink;
+  SinkQueue: typeof SinkQueue;
+  SINK_BACKLOG_MAX: number;
+  SHIPPED_RULES_DIR: string;
+  YoungGenCap: typeof YoungGenCap;
+  POOL_MAIN_NEW_SPACE_BYTES: number;
+  WORKER_SEMI_SPACE_MB: number;
+}
+
+const HERE: Mods = { DetectionEngine, PourBatch, ExpectMode, Store, AlertSink, SinkQueue, SINK_BACKLOG_MAX, SHIPPED_RULES_DIR, YoungGenCap, POOL_MAIN_NEW_SPACE_BYTES, WORKER_SEMI_SPACE_MB };
+
+async function loadModules(root: string): Promise<Mods> {
+  const at = (m: string): Promise<Record<string, never>> => import(pathToFileURL(join(resolve(root), 'dist', m)).href);
+  const [engine, pour, event, store, sink, replay, rulesDir, young, pool] = await Promise.all(
+    ['pipeline/engine.js', 'pipeline/pour-records.js', 'core/event.js', 'decisions/store.js', 'pipeline/sink.js', 'pipeline/replay.js', 'config/rules-dir.js', 'pipeline/young-gen.js', 'pipeline/pool.js'].map(at),
+  );
+  return {
+    DetectionEngine: engine!.DetectionEngine, PourBatch: pour!.PourBatch, ExpectMode: event!.ExpectMode, Store: store!.Store,
+    AlertSink: sink!.AlertSink, SinkQueue: sink!.SinkQueue, SINK_BACKLOG_MAX: replay!.SINK_BACKLOG_MAX, SHIPPED_RULES_DIR: rulesDir!.SHIPPED_RULES_DIR,
+    YoungGenCap: young!.YoungGenCap, POOL_MAIN_NEW_SPACE_BYTES: replay!.POOL_MAIN_NEW_SPACE_BYTES, WORKER_SEMI_SPACE_MB: pool!.WORKER_SEMI_SPACE_MB,
+  };
+}
+
+/**
+ * --promoted OUT.heapprofile: sampled allocations that survived the young generation (objects a
+ * scavenge collected are left out, those a full GC collected are kept): what this thread
+ * promotes, i.e. what its scavenges copy and its full GCs (concurrent marking) must trace.
+ */
+async function startPromotedProfile(file: string | undefined): Promise<() => Promise<void>> {
+  if (!file) return async () => {};
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.enable');
+  await session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: false } as never);
+  return async () => {
+    const { profile } = await session.post('HeapProfiler.stopSampling');
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  };
+}
 
 /** CPU ms of the calling thread (utime + stime of /proc/thread-self/stat, 10 ms ticks). */
 export function threadCpuMs(): number {
@@ -108,7 +164,7 @@ export interface MainSideCosts {
   wallMs: number;
 }
 
-export async function measureMainSide(file: string, type: string, o: { lines?: number; batchBytes?: number; dataDir?: string | null; cache?: string; profile?: string; sinkBatch?: number } = {}): Promise<MainSideCosts> {
+export async function measureMainSide(file: string, type: string, o: { lines?: number; batchBytes?: number; dataDir?: string | null; cache?: string; profile?: string; sinkBatch?: number; promoted?: string; noYoungCap?: boolean; root?: string } = {}): Promise<MainSideCosts> {
   const lines = o.lines ?? Infinity;
   const batchBytes = o.batchBytes ?? 256 * 1024;
   // Not next to the logs: .cache/bench is shared between worktrees, and 1M lines make 0.1-0.2 GB.
@@ -116,7 +172,11 @@ export async function measureMainSide(file: string, type: string, o: { lines?: n
   mkdirSync(cache, { recursive: true });
   const cacheFile = join(cache, `${basename(file)}-${Number.isFinite(lines) ? lines : 'all'}-${batchBytes}.records`);
   const bufs = await loadOrMake(cacheFile, () => makeRecords(file, type, lines, batchBytes));
+  const { DetectionEngine, PourBatch, ExpectMode, Store, AlertSink, SinkQueue, SINK_BACKLOG_MAX, SHIPPED_RULES_DIR, YoungGenCap, POOL_MAIN_NEW_SPACE_BYTES, WORKER_SEMI_SPACE_MB } = o.root ? await loadModules(o.root) : HERE;
+  // As runReplay caps it for a pool replay (young-gen.ts), before the rules load.
+  const youngCap = o.noYoungCap ? null : new YoungGenCap(POOL_MAIN_NEW_SPACE_BYTES, WORKER_SEMI_SPACE_MB);
   const engine = await DetectionEngine.create({ mode: 'replay', warn: () => {}, role: 'pour' });
+  youngCap?.check();
   if (o.dataDir) rmSync(o.dataDir, { recursive: true, force: true });
   const store = o.dataDir ? Store.open(o.dataDir) : null;
   const sink = new AlertSink(AlertSink.profilesFor(SHIPPED_RULES_DIR, engine.rules.helpers, store), store, o.sinkBatch);
@@ -130,6 +190,7 @@ export async function measureMainSide(file: string, type: string, o: { lines?: n
   setFlagsFromString('--heap-growing-percent=50');
   (globalThis as { gc?: () => void }).gc?.();
   const stopProfile = await startCpuProfile(o.profile);
+  const stopPromoted = await startPromotedProfile(o.promoted);
   watchGc();
   const g0 = gcSnapshot();
   const t0 = threadCpuMs(), p0 = cpuMs(), w0 = performance.now();
@@ -138,6 +199,7 @@ export async function measureMainSide(file: string, type: string, o: { lines?: n
     engine.addCounts(batch.counts);
     const alerts = batch.apply(engine, file, labels, ExpectMode.TIMEMACHINE);
     if (alerts.length > 0) await emit(alerts);
+    youngCap?.check();
     // The pool's generator yields one batch per turn of the event loop.
     await new Promise<void>((r) => setImmediate(r));
   }
@@ -148,6 +210,8 @@ export async function measureMainSide(file: string, type: string, o: { lines?: n
   await new Promise((r) => setTimeout(r, 20));
   const gc = gcSince(g0, gcSnapshot());
   await stopProfile();
+  await stopPromoted();
+  youngCap?.release();
   await queue.stopped();
   await store?.close();
   const n = engine.counters.lines;
@@ -159,7 +223,7 @@ if (process.argv[1] && import.meta.url.endsWith(basename(process.argv[1]))) {
   const args = process.argv.slice(2);
   const [file, type] = args;
   if (!file || !type) {
-    console.error('usage: bench/lib/main-side.ts FILE TYPE [--lines N] [--batch-bytes B] [--data-dir DIR | --no-store] [--cache DIR] [--profile OUT]');
+    console.error('usage: bench/lib/main-side.ts FILE TYPE [--lines N] [--batch-bytes B] [--data-dir DIR | --no-store] [--cache DIR] [--profile OUT] [--promoted OUT] [--no-young-cap] [--root DIR]');
     process.exit(2);
   }
   const dataDir = args.includes('--no-store') ? null : arg(args, 'data-dir') ?? join('/tmp', `main-side-${process.pid}`);
@@ -167,6 +231,7 @@ if (process.argv[1] && import.meta.url.endsWith(basename(process.argv[1]))) {
     lines: arg(args, 'lines') ? Number(arg(args, 'lines')) : undefined,
     batchBytes: arg(args, 'batch-bytes') ? Number(arg(args, 'batch-bytes')) : undefined,
     dataDir, cache: arg(args, 'cache'), profile: arg(args, 'profile'), sinkBatch: arg(args, 'sink-batch') ? Number(arg(args, 'sink-batch')) : undefined,
+    promoted: arg(args, 'promoted'), noYoungCap: args.includes('--no-young-cap'), root: arg(args, 'root'),
   });
   if (dataDir && !arg(args, 'data-dir')) rmSync(dataDir, { recursive: true, force: true });
   const f = (x: number): string => x.toFixed(2);

@@ -201,12 +201,18 @@ export class Store {
    * written; a bad field rejects the whole batch with a StoreError naming it.
    */
   async addAlerts(batch: { alert: AlertInput; decisions: DecisionInput[] }[], now = Date.now()): Promise<AddAlertsResult[]> {
-    const prepared = batch.map((b, i) => {
-      if (!b || typeof b !== 'object') throw new StoreError('INVALID_INPUT', 'expected {alert, decisions}', { alert: i });
-      const alert = normalizeAlert(b.alert, i, now);
-      const decs = (b.decisions ?? []).map((d, j) => normalizeDecision(d, i, j, alert.stoppedAt));
-      return { alert, decs };
-    });
+    const prepared = batch.map((b, i) => prepareAlert(b, i, now));
+    return this.addPrepared(prepared, now);
+  }
+
+  /**
+   * addAlerts for alerts already validated and normalised by prepareAlert: what a bulk writer
+   * (a replay's AlertSink) holds while a batch fills up is then the stored form, not the
+   * alerts as built (their events, meta lists and copies die young instead of being promoted).
+   * Each prepared alert is written once: its ids are set in place.
+   */
+  async addPrepared(batch: readonly PreparedAlertInput[], now = Date.now()): Promise<AddAlertsResult[]> {
+    const prepared = batch as readonly Prepared[]; // only prepareAlert makes them
     return this.write(() => {
       const out: AddAlertsResult[] = [];
       if (prepared.length === 0) return out;
@@ -216,18 +222,25 @@ export class Store {
       // (the child transaction rolls back). Three meta reads and writes per alert cost more
       // than the alert's own record on a replay's main thread.
       let decisionCount = 0;
-      for (const p of prepared) decisionCount += p.decs.length;
+      for (const p of prepared) decisionCount += p.decisions.length;
       let alertId = this.allocate(M_ALERT_ID, prepared.length);
       let first = this.allocate(M_DECISION_ID, decisionCount);
       let seq0 = this.reserveSeq(decisionCount);
-      for (const { alert, decs } of prepared) {
-        const a: AlertRecord = { ...alert, id: alertId, createdAt: now };
-        this.alerts.putSync(alertId, a);
+      for (const { alert, decisions: decs } of prepared) {
+        // The prepared records get their ids in place (they end with these keys, so they
+        // encode as the copies `{ ...alert, id, createdAt }` did: same bytes); a failed batch
+        // that is retried gets new ones.
+        alert.id = alertId;
+        alert.createdAt = now;
+        this.alerts.putSync(alertId, alert);
         this.alertTime.putSync(timeKey(now, alertId), EMPTY);
         const decisionIds: number[] = [];
         for (let k = 0; k < decs.length; k++) {
           const id = first + k;
-          const disk: DiskDecision = { ...decs[k]!, id, alertId, createdAt: now };
+          const disk = decs[k]!;
+          disk.id = id;
+          disk.alertId = alertId;
+          disk.createdAt = now;
           this.decisions.putSync(id, disk);
           this.index(disk);
           this.changes.putSync(seq0 + k, { seq: seq0 + k, kind: 0, id, at: now, d: null });
@@ -801,10 +814,41 @@ function kvList(v: unknown, i: number, field: string): KeyValue[] {
   });
 }
 
-type PreparedAlert = Omit<AlertRecord, 'id' | 'createdAt'>;
-type PreparedDecision = Omit<DiskDecision, 'id' | 'alertId' | 'createdAt'>;
+/** An alert with its decisions, validated and normalised (prepareAlert), for Store.addPrepared. */
+export interface PreparedAlertInput {
+  /** The record as it will be stored (the write sets its id and createdAt). */
+  readonly alert: Readonly<Omit<DiskAlert, 'events'>>;
+  readonly decisions: readonly Readonly<DiskDecision>[];
+}
 
-function normalizeAlert(a: AlertInput, i: number, now: number): PreparedAlert {
+interface Prepared {
+  alert: PreparedAlert;
+  decisions: PreparedDecision[];
+}
+
+/**
+ * Validates and normalises one `{alert, decisions}` of a batch (`i`: its index, named in
+ * errors) as Store.addAlerts does before writing; `now` stands in for unparseable start/stop
+ * times. `machineId`, when given, is stored as the alert's machine_id whatever the input says
+ * (an agent's own alerts: no copy of the alert to set it).
+ */
+export function prepareAlert(b: { alert: AlertInput; decisions: DecisionInput[] }, i: number, now: number, machineId?: string): PreparedAlertInput {
+  if (!b || typeof b !== 'object') throw new StoreError('INVALID_INPUT', 'expected {alert, decisions}', { alert: i });
+  const alert = normalizeAlert(b.alert, i, now, machineId);
+  const decisions = (b.decisions ?? []).map((d, j) => normalizeDecision(d, i, j, alert.stoppedAt));
+  const p: Prepared = { alert, decisions };
+  return p;
+}
+
+/**
+ * An alert or decision ready to write: the stored record, its ids and creation time (the
+ * last keys, as `{ ...prepared, id, createdAt }` had them: msgpackr's record structures
+ * follow key order) set by the write transaction.
+ */
+type PreparedAlert = AlertRecord;
+type PreparedDecision = DiskDecision;
+
+function normalizeAlert(a: AlertInput, i: number, now: number, machineId?: string): PreparedAlert {
   if (!a || typeof a !== 'object') throw new StoreError('INVALID_INPUT', 'missing alert', { alert: i });
   const w = (field: string) => ({ alert: i, field });
   const src = a.source as AlertSource | undefined;
@@ -828,7 +872,7 @@ function normalizeAlert(a: AlertInput, i: number, now: number): PreparedAlert {
   const stop_at = str(a.stop_at, i, 'stop_at');
   if (typeof a.simulated !== 'boolean') throw new StoreError('INVALID_INPUT', 'expected a boolean', w('simulated'));
   return {
-    machineId: str(a.machine_id, i, 'machine_id', true),
+    machineId: machineId ?? str(a.machine_id, i, 'machine_id', true),
     scenario: str(a.scenario, i, 'scenario'),
     scenario_hash: str(a.scenario_hash, i, 'scenario_hash', true),
     scenario_version: str(a.scenario_version, i, 'scenario_version', true),
@@ -848,6 +892,8 @@ function normalizeAlert(a: AlertInput, i: number, now: number): PreparedAlert {
     meta: capAlertMeta(kvList(a.meta, i, 'meta')),
     labels: a.labels ?? null,
     uuid: typeof a.uuid === 'string' ? a.uuid : null,
+    id: 0,
+    createdAt: 0,
   };
 }
 
@@ -895,5 +941,8 @@ function normalizeDecision(d: DecisionInput, i: number, j: number, stoppedAt: nu
     start,
     uuid: typeof d.uuid === 'string' ? d.uuid : null,
     deletedAt: null,
+    id: 0,
+    alertId: 0,
+    createdAt: 0,
   };
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { HelperContext } from '../expr/index.js';
 import { parseDurationWithDays } from '../core/duration.js';
 import { evaluateProfiles, loadProfiles, type Profile } from '../decisions/profiles.js';
-import type { Store } from '../decisions/store.js';
+import { prepareAlert, type PreparedAlertInput, type Store } from '../decisions/store.js';
 import type { DecisionInput } from '../decisions/records.js';
 import type { LapiAlert } from '../scenarios/overflow.js';
 
@@ -22,8 +22,16 @@ export interface SinkedAlert {
 let addSeq = 0;
 let runningAdd = 0;
 
+/**
+ * An alert waiting for its write batch: in the store's form, prepared as it arrives (what
+ * waits is then the stored record, not the alert as built: its events and their meta lists
+ * die young instead of being promoted and traced by full GCs), or the error preparing it
+ * raised, which rejects the batch at flush as Store.addAlerts would have.
+ */
+type PendingAlert = { prepared: PreparedAlertInput; error?: undefined } | { prepared?: undefined; error: unknown };
+
 export class AlertSink {
-  private pending: SinkedAlert[] = [];
+  private pending: PendingAlert[] = [];
   decisions = 0;
   written = 0;
   readonly machineId = hostname();
@@ -66,8 +74,16 @@ export class AlertSink {
     }
     this.decisions += decisions.length;
     const item = { alert, decisions };
-    if (this.store) this.pending.push(item);
+    if (this.store) this.pending.push(this.prepare(item));
     return item;
+  }
+
+  private prepare(item: SinkedAlert): PendingAlert {
+    try {
+      return { prepared: prepareAlert(item, this.pending.length, Date.now(), this.machineId) };
+    } catch (error) {
+      return { error };
+    }
   }
 
   shouldFlush(): boolean {
@@ -79,7 +95,12 @@ export class AlertSink {
     const batch = this.pending;
     this.pending = [];
     try {
-      await this.store.addAlerts(batch.map(({ alert, decisions }) => ({ alert: { ...alert, machine_id: this.machineId }, decisions })));
+      const prepared: PreparedAlertInput[] = [];
+      for (const p of batch) {
+        if (p.prepared === undefined) throw p.error;
+        prepared.push(p.prepared);
+      }
+      await this.store.addPrepared(prepared);
     } catch (e) {
       // Nothing is lost on a failed write (e.g. a full disk): the batch goes back in front of
       // what arrived meanwhile, and the caller decides whether to retry or stop.

@@ -372,3 +372,37 @@ test('one batch hands out alert ids, decision ids and change seqs in batch order
     assert.deepEqual(s.listAlerts({}).map((a) => a.id).sort((a, b) => a - b), [1, 2, 3, 4, 5]);
   });
 });
+
+test('prepareAlert + addPrepared store what addAlerts stores (same records, ids, stored bytes); machineId replaces the alert\'s', async () => {
+  const { prepareAlert } = await import('../../src/decisions/store.js');
+  const { open } = await import('lmdb');
+  const batch = [
+    { alert: { ...alertFor('1.1.1.1'), machine_id: 'agent-a' }, decisions: [decisionFor('1.1.1.1')] },
+    { alert: alertFor('2001:db8::1'), decisions: [decisionFor('2001:db8::1'), decisionFor('2001:db8::/64', { scope: 'Range' })] },
+  ];
+  const rawOf = async (dir: string) => {
+    const env = open({ path: dir, noSubdir: false, maxDbs: 16, readOnly: true });
+    const out: string[] = [];
+    for (const name of ['alerts', 'decisions', 'changes']) {
+      const db = env.openDB({ name, sharedStructuresKey: Symbol.for('palisade.structures'), compression: name === 'alerts' });
+      for (const key of db.getKeys({})) if (typeof key === 'number') out.push(`${name} ${key} ${Buffer.from(db.getBinary(key)!).toString('hex')}`);
+    }
+    await env.close();
+    return out;
+  };
+  let viaAdd: string[] = [], viaPrepared: string[] = [];
+  await withStore('prepared-a', async (s, dir) => {
+    assert.deepEqual(await s.addAlerts(batch.map((b) => ({ ...b, alert: { ...b.alert, machine_id: 'm1' } })), T0), [{ alertId: 1, decisionIds: [1] }, { alertId: 2, decisionIds: [2, 3] }]);
+    viaAdd = await rawOf(dir);
+    assert.deepEqual(s.listAlerts({}).map((a) => a.machineId), ['m1', 'm1']);
+  });
+  await withStore('prepared-b', async (s, dir) => {
+    const prepared = batch.map((b, i) => prepareAlert(b, i, T0, 'm1'));
+    assert.equal(prepared[1]!.decisions.length, 2);
+    assert.deepEqual(await s.addPrepared(prepared, T0), [{ alertId: 1, decisionIds: [1] }, { alertId: 2, decisionIds: [2, 3] }]);
+    viaPrepared = await rawOf(dir);
+  });
+  assert.equal(viaAdd.length, 2 + 3 + 3);
+  assert.deepEqual(viaPrepared, viaAdd);
+  assert.throws(() => prepareAlert({ alert: { ...alertFor('3.3.3.3'), scenario: 5 as unknown as string }, decisions: [] }, 4, T0), (e: StoreError) => e.where.alert === 4 && e.where.field === 'scenario');
+});

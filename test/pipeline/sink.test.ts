@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AlertSink, SinkQueue, type SinkedAlert } from '../../src/pipeline/sink.js';
-import type { Store } from '../../src/decisions/store.js';
+import type { PreparedAlertInput, Store } from '../../src/decisions/store.js';
 import type { LapiAlert } from '../../src/scenarios/overflow.js';
 
 function alert(ip: string): LapiAlert {
@@ -20,7 +20,7 @@ test('a failed store write keeps the batch, in order, and a later flush writes i
   const written: string[] = [];
   let fail = true;
   const store = {
-    async addAlerts(batch: { alert: LapiAlert }[]) {
+    async addPrepared(batch: PreparedAlertInput[]) {
       if (fail) throw new Error('MDB_MAP_FULL: Environment mapsize limit reached');
       written.push(...batch.map((b) => b.alert.source.value));
       return batch.map((_, i) => ({ alertId: i + 1, decisionIds: [] }));
@@ -43,7 +43,7 @@ function manualStore() {
   const writes: { ips: string[]; commit: () => void; fail: (e: Error) => void }[] = [];
   let committed = 0;
   const store = {
-    addAlerts(batch: { alert: LapiAlert }[]) {
+    addPrepared(batch: PreparedAlertInput[]) {
       return new Promise((resolve, reject) => {
         writes.push({
           ips: batch.map((b) => b.alert.source.value),
@@ -132,7 +132,7 @@ test('GetDecisionsCount asked twice for one alert reads the store once; each ale
         reads.push(v);
         return stored.get(v) ?? 0;
       },
-      async addAlerts(batch: { alert: LapiAlert }[]) {
+      async addPrepared(batch: PreparedAlertInput[]) {
         for (const b of batch) stored.set(b.alert.source.value, (stored.get(b.alert.source.value) ?? 0) + 1);
         return batch.map((_, i) => ({ alertId: i + 1, decisionIds: [] }));
       },
@@ -147,4 +147,29 @@ test('GetDecisionsCount asked twice for one alert reads the store once; each ale
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('alerts wait in the store\'s form; one the store would reject fails its batch at flush, named, and stays queued', async () => {
+  const batches: PreparedAlertInput[][] = [];
+  const store = {
+    async addPrepared(batch: PreparedAlertInput[]) {
+      batches.push(batch);
+      return batch.map((_, i) => ({ alertId: i + 1, decisionIds: [] }));
+    },
+  } as unknown as Store;
+  const sink = new AlertSink([], store, 10);
+  const a1 = alert('192.0.2.1');
+  assert.equal(sink.add(a1).alert, a1, 'what --json prints is the alert as built');
+  assert.equal('machine_id' in a1, false, 'left as it is');
+  sink.add({ ...alert('192.0.2.2'), stop_at: 7 as unknown as string });
+  await assert.rejects(sink.flush(), (e: Error & { where?: { alert?: number; field?: string } }) => /expected a string/.test(e.message) && e.where?.alert === 1 && e.where.field === 'stop_at');
+  assert.equal(batches.length, 0, 'nothing of the batch is written');
+  await assert.rejects(sink.flush(), /expected a string/, 'the batch stays queued, in order');
+  const ok = new AlertSink([], store, 10);
+  ok.add(alert('192.0.2.3'));
+  await ok.flush();
+  const [p] = batches[0]!;
+  assert.equal(p!.alert.source.value, '192.0.2.3');
+  assert.equal(p!.alert.machineId, ok.machineId, 'stored under this agent\'s machine id');
+  assert.equal(p!.alert.stoppedAt, Date.parse('2026-01-01T00:00:01Z'));
 });
