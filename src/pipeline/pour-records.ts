@@ -70,7 +70,7 @@ const NOT_EVALUATED = -3;
 const NONE = -1;
 const TRUE = -2;
 
-/** Slots of PourRecordWriter.fixed: the event's string fields, then SOURCE_ENRICHED_KEYS' keys and values. */
+/** Slots of PourRecordWriter.fixed: the event's string fields, then SOURCE_ENRICHED_KEYS' keys (at F_ENRICHED + 2 i). */
 const F_MARSHALED = 0, F_STRTIME = 1, F_STRFORMAT = 2, F_STAGE = 3, F_ZONE = 4, F_RAW = 5, F_ENRICHED = 6;
 
 /** The last string seen in each slot and its id: a repeat costs one comparison instead of a Map lookup. */
@@ -139,7 +139,8 @@ export class PourRecordWriter {
    * - byPos, per position in a map's entry order (maps share the positions: Meta from 0,
    *   Enriched after it): events of one kind set their fields in the same order, so a key is
    *   usually the same (interned) string as at that position on the previous event;
-   * - fixed, per F_* slot: the event's own string fields and the alert's Enriched keys.
+   * - fixed, per F_* slot: the event's own string fields and the alert's Enriched keys (their
+   *   values go by key id, as Meta's).
    */
   private readonly byKey = new LastIds((s) => this.sid(s));
   private readonly byPos = new LastIds((s) => this.sid(s));
@@ -224,8 +225,11 @@ export class PourRecordWriter {
         const key = SOURCE_ENRICHED_KEYS[i]!;
         const v = evt.Enriched.get(key);
         if (v === undefined) continue;
-        this.int(this.fixed.id(F_ENRICHED + 2 * i, key));
-        this.int(this.fixed.id(F_ENRICHED + 2 * i + 1, v));
+        const kid = this.fixed.id(F_ENRICHED + 2 * i, key);
+        this.int(kid);
+        // Slotted by key id like Meta's values: geoip-enrich copies these answers into Meta
+        // (the same string objects), so the value mostly matches the one Meta just interned.
+        this.int(this.byKey.id(kid, v));
         k++;
       }
       this.ints[at] = k;

@@ -259,3 +259,38 @@ test('pour records: keys moving between positions and maps, and repeated or chan
   assert.deepEqual(recs.map((r) => r.evt!.Enriched.get('IsoCode')), rows.map((row) => row.enr.find(([k]) => k === 'IsoCode')?.[1]));
   assert.deepEqual(recs.map((r) => r.evt!.Enriched.has('x')), rows.map(() => false));
 });
+
+test('pour records: the alert\'s Enriched values share the per-key memory with Meta\'s values, and still come back as written', () => {
+  // The lean writer slots an Enriched value of SOURCE_ENRICHED_KEYS by its key's id, as
+  // Meta's values are: a key in both maps with the same value, with different values in
+  // the two maps, a value repeated or changing from event to event, a key only in Enriched,
+  // an empty value, and equal strings built apart.
+  const labels = new Map([['type', 'nginx']]);
+  const rows: { meta: [string, string][]; enr: [string, string][] }[] = [
+    { meta: [['IsoCode', 'FR'], ['ASNNumber', '3215']], enr: [['IsoCode', 'FR'], ['ASNNumber', '3215'], ['ASNOrg', 'Orange']] },
+    { meta: [['IsoCode', 'FR'], ['ASNNumber', '3215']], enr: [['IsoCode', 'DE'], ['ASNNumber', ['32', '15'].join('')], ['ASNOrg', 'Orange']] },
+    { meta: [['IsoCode', 'DE']], enr: [['IsoCode', 'FR'], ['Latitude', '48.85'], ['Longitude', '2.35']] },
+    { meta: [['ASNOrg', 'Orange'], ['IsoCode', 'DE']], enr: [['ASNOrg', 'Free'], ['IsoCode', 'DE'], ['ASNumber', '']] },
+    { meta: [], enr: [['ASNOrg', 'Orange'], ['IsoCode', ['D', 'E'].join('')], ['Latitude', '48.85']] },
+    { meta: [['IsoCode', 'US']], enr: [] },
+  ];
+  const w = new PourRecordWriter({ raw: false, parsed: false, enriched: false });
+  for (let batch = 0; batch < 2; batch++) {
+    for (const row of rows) {
+      const e = sshEvent(labels);
+      e.Meta.clear();
+      e.Enriched.clear();
+      for (const [k, v] of row.meta) e.Meta.set(k, v);
+      for (const [k, v] of row.enr) e.Enriched.set(k, v);
+      w.add(e, routes([0, 'k']));
+    }
+    const { recs } = records(w.finish(COUNTS), '/var/log/nginx/access.log', labels, ExpectMode.TIMEMACHINE);
+    assert.deepEqual(recs.map((r) => [...r.evt!.Meta]), rows.map((row) => row.meta), `batch ${batch}: Meta`);
+    const keys = ['ASNumber', 'ASNNumber', 'ASNOrg', 'IsoCode', 'Latitude', 'Longitude'];
+    assert.deepEqual(
+      recs.map((r) => keys.map((k) => r.evt!.Enriched.get(k))),
+      rows.map((row) => keys.map((k) => row.enr.find(([x]) => x === k)?.[1])),
+      `batch ${batch}: Enriched`,
+    );
+  }
+});
