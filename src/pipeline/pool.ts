@@ -5,6 +5,7 @@
  * running, which bounds memory whatever the input size (the reader waits for the oldest).
  */
 import { availableParallelism } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
 import { Piscina } from 'piscina';
 import type { Worker } from 'node:worker_threads';
 import type { Batch } from './batcher.js';
@@ -48,6 +49,36 @@ export const WORKER_SEMI_SPACE_MB = 2 ** Math.ceil(Math.log2(WORKER_YOUNG_GENERA
  */
 export const POOL_IN_FLIGHT_EXTRA = 1;
 
+
+/** V8's default `--interrupt-budget` in Node 20 (V8 11.3): bytecode run between tier-up checks of a function. */
+export const V8_INTERRUPT_BUDGET = 67584;
+/** The budget while a replay's rules load in the main thread and the workers (see loadTimeTierUp). */
+export const LOAD_INTERRUPT_BUDGET = V8_INTERRUPT_BUDGET * (Number(process.env.PALISADE_LOAD_BUDGET_X ?? 16) || 1);
+
+export interface LoadTimeTierUp { end(): void }
+
+/**
+ * Loading the rules (YAML, expressions, grok, GeoIP/ASN data) runs code once per isolate, yet
+ * long enough for V8 to optimize much of it with TurboFan on the helper threads, in each of
+ * the three isolates of a pooled replay. A 16x interrupt budget while they load keeps that code
+ * in the lower tiers: a 2,000-line replay with 2 workers 1.66 -> 1.35 s of CPU (helper threads
+ * 0.61 -> 0.30 s), wall 1.66 -> 1.36 s (bench/RESULTS-pipeline.md, session 8, h6).
+ * Process-wide (V8 flags are), so it covers the workers' loading; V8 reads it whenever it
+ * resets a function's budget. Must end before lines are parsed: ended after the first batch
+ * instead, some hot worker functions (syslog header, deferred statics) were never optimized
+ * and the worker ran ~0.3 us/line slower. PALISADE_LOAD_BUDGET_X=1 turns it off (A/B runs).
+ */
+export function loadTimeTierUp(): LoadTimeTierUp {
+  if (LOAD_INTERRUPT_BUDGET === V8_INTERRUPT_BUDGET) return { end() {} };
+  setFlagsFromString(`--interrupt-budget=${LOAD_INTERRUPT_BUDGET}`);
+  let done = false;
+  return { end() { if (!done) { done = true; endLoadTimeTierUp(); } } };
+}
+
+/** Back to V8's default budget (a parse worker calls it once its rules are loaded). */
+export function endLoadTimeTierUp(): void {
+  setFlagsFromString(`--interrupt-budget=${V8_INTERRUPT_BUDGET}`);
+}
 
 export class ParsePool {
   readonly workers: number;

@@ -17,7 +17,7 @@ import { GEOIP_METHODS } from '../parse/enrichers/index.js';
 import { ExpectMode } from '../core/event.js';
 import { batchLines, type Batch } from './batcher.js';
 import type { LapiAlert } from '../scenarios/overflow.js';
-import { ParsePool, WORKER_SEMI_SPACE_MB } from './pool.js';
+import { ParsePool, WORKER_SEMI_SPACE_MB, loadTimeTierUp, type LoadTimeTierUp } from './pool.js';
 import { YoungGenCap } from './young-gen.js';
 
 export interface ReplayOptions {
@@ -98,16 +98,20 @@ export async function runReplay(o: ReplayOptions): Promise<ReplaySummary> {
   if (!(Number.isInteger(workers) && workers >= 0)) throw new RangeError(`workers must be a non-negative integer, not ${workers}`);
   // Before the rules load: loading them (and the GeoIP data) is what grows the new space.
   const youngCap = workers > 0 ? new YoungGenCap(POOL_MAIN_NEW_SPACE_BYTES, WORKER_SEMI_SPACE_MB) : null;
+  const warmup = loadTimeTierUp();
   try {
-    return await replayFiles(o, workers, youngCap, t0);
+    return await replayFiles(o, workers, youngCap, t0, warmup);
   } finally {
+    warmup.end();
     youngCap?.release();
   }
 }
 
-async function replayFiles(o: ReplayOptions, workers: number, youngCap: YoungGenCap | null, t0: number): Promise<ReplaySummary> {
+async function replayFiles(o: ReplayOptions, workers: number, youngCap: YoungGenCap | null, t0: number, warmup: LoadTimeTierUp): Promise<ReplaySummary> {
   const bytesTotal = o.files.reduce((n, f) => n + (f === '-' ? 0 : safeSize(f)), 0);
   const engine = await DetectionEngine.create({ configDir: o.configDir, mode: 'replay', geoipDir: o.geoipDir, maxBuckets: o.maxBuckets, warn: o.warn, role: workers > 0 ? 'pour' : 'all' });
+  // Inline, the lines come next; pooled, the workers end it once their rules are loaded.
+  if (workers === 0) warmup.end();
   youngCap?.check();
   const store = o.dataDir ? Store.open(o.dataDir) : null;
   const sink = new AlertSink(AlertSink.profilesFor(o.configDir ?? SHIPPED_RULES_DIR, engine.rules.helpers, store), store);
@@ -154,6 +158,8 @@ async function replayFiles(o: ReplayOptions, workers: number, youngCap: YoungGen
       if (pool) {
         const batches = countBytes(batchLines(stream, { batchBytes: o.batchBytes ?? POOL_BATCH_BYTES, onTruncated: () => truncated++ }), (n) => (bytesDone += n));
         for await (const batch of pool.parse(batches, src, labels)) {
+          // A batch came back: the workers have loaded their rules (they ended it already).
+          warmup.end();
           engine.addCounts(batch.counts);
           // Alerts go to the sink after the batch, in the same order (pouring never reads the store).
           const alerts = batch.apply(engine, src, labels, ExpectMode.TIMEMACHINE);
