@@ -66,11 +66,15 @@ export class Credentials {
   private readonly bouncers: Database<BouncerRecord, string>;
   private readonly keys: Database<string, string>;
   private readonly deleteListeners = new Set<(name: string) => void>();
+  private readonly envInfo: (() => { lastTxnId?: unknown }) | undefined;
 
   constructor(private readonly store: Store) {
     this.machines = store.openTable<MachineRecord>('machines');
     this.bouncers = store.openTable<BouncerRecord>('bouncers');
     this.keys = store.openTable<string>('bouncer_keys');
+    // lmdb-js keeps the native env on each database (not in its typings).
+    const env = (this.keys as unknown as { env?: { info?: () => { lastTxnId?: unknown } } }).env;
+    this.envInfo = typeof env?.info === 'function' ? env.info.bind(env) : undefined;
   }
 
   // ---- machines ------------------------------------------------------------------------
@@ -178,6 +182,18 @@ export class Credentials {
    */
   changeCursor(): number {
     return this.store.credentialsCursor();
+  }
+
+  /**
+   * LMDB's last committed transaction id in this env (any process, any table), read from the
+   * env's meta page with no read transaction (lmdb-js `env.info()`: ~1.5 µs, no snapshot
+   * renewal and no reset timer, unlike a get); undefined when the binding does not expose it.
+   * Every credential change commits a transaction, so while this id stands still the
+   * credentials counter does too (bouncer-cache.ts reads the counter only when it moved).
+   */
+  lastTxnId(): number | undefined {
+    const id = this.envInfo?.().lastTxnId;
+    return typeof id === 'number' ? id : undefined;
   }
 
   /**

@@ -108,6 +108,9 @@ export class ActiveDecisionSet {
   private loaded = false;
   private _cursor = 0;
   private readonly words = new Int32Array(4);
+  /** lookupAddress's parsed address and covering ids, reused by every call. */
+  private readonly addrWords = new Int32Array(4);
+  private readonly scratch: number[] = [];
   /** Poll errors are counted, not thrown from a timer (the next poll retries). */
   pollErrors = 0;
   lastError: Error | null = null;
@@ -254,19 +257,7 @@ export class ActiveDecisionSet {
    */
   lookup(f: DecisionFilter, now = this.now()): DecisionRecord[] | null {
     if (!this.canAnswer(f)) return null;
-    // One meta read tells whether a write (ours, or another process's: lmdb-js reads on a
-    // fresh snapshot each event-loop turn) happened since the last poll; at most every
-    // checkMs, since it costs more than the lookup (see the file comment).
-    if (this.checkMs <= 0) {
-      if (this.store.changeCursor() !== this._cursor) this.sync();
-    } else {
-      const t = this.monotonic();
-      if (t - this.checkedAt >= this.checkMs || this.store.localWrites !== this.seenWrites) {
-        this.checkedAt = t;
-        this.seenWrites = this.store.localWrites;
-        if (this.store.changeCursor() !== this._cursor) this.sync();
-      }
-    }
+    this.catchUp();
     const ids = this.candidates(f);
     if (ids.length === 0) return [];
     // The default bouncer query (address, maybe non-simulated) needs no filter compilation.
@@ -284,6 +275,63 @@ export class ActiveDecisionSet {
       if (out.length >= limit) break;
     }
     return out;
+  }
+
+  /**
+   * `lookup({ status: 'active', excludeSimulated, ip }, now)` for the live bouncer's query
+   * (`?ip=X` alone), without the generic filter path: same records in the same (id) order,
+   * same errors. A single address is parsed here and its covering ids sorted in place; a
+   * CIDR or an invalid address goes through `lookup`. The empty answer is one shared frozen
+   * array; a non-empty one is a new array.
+   */
+  lookupAddress(ip: string, now: number, excludeSimulated: boolean): readonly DecisionRecord[] | null {
+    if (!this.loaded || ip === '') return null;
+    if (ip.indexOf('/') >= 0) return this.lookup({ status: 'active', excludeSimulated, ip }, now);
+    this.catchUp();
+    // Own words buffer: catchUp's sync writes `words` while adding records.
+    const w = this.addrWords;
+    if (parseAddressWords(ip.trim(), w) === 0) return this.lookup({ status: 'active', excludeSimulated, ip }, now);
+    const ids = this.scratch;
+    ids.length = 0;
+    this.set.covering(w, 128, ids);
+    const n = ids.length;
+    if (n === 0) return NONE;
+    if (n === 1) {
+      const d = this.records.get(ids[0]!)!;
+      return d.until > now && !(excludeSimulated && d.simulated) ? [d] : NONE;
+    }
+    // A handful of ids (decisions on the address and the ranges holding it): insertion sort.
+    for (let i = 1; i < n; i++) {
+      const v = ids[i]!;
+      let j = i - 1;
+      while (j >= 0 && ids[j]! > v) { ids[j + 1] = ids[j]!; j--; }
+      ids[j + 1] = v;
+    }
+    let out: DecisionRecord[] | null = null;
+    for (let i = 0; i < n; i++) {
+      const d = this.records.get(ids[i]!)!;
+      if (!(d.until > now) || (excludeSimulated && d.simulated)) continue;
+      (out ??= []).push(d);
+    }
+    return out ?? NONE;
+  }
+
+  /**
+   * One meta read tells whether a write (ours, or another process's: lmdb-js reads on a
+   * fresh snapshot each event-loop turn) happened since the last poll; at most every
+   * checkMs, since it costs more than the lookup (see the file comment).
+   */
+  private catchUp(): void {
+    if (this.checkMs <= 0) {
+      if (this.store.changeCursor() !== this._cursor) this.sync();
+      return;
+    }
+    const t = this.monotonic();
+    if (t - this.checkedAt >= this.checkMs || this.store.localWrites !== this.seenWrites) {
+      this.checkedAt = t;
+      this.seenWrites = this.store.localWrites;
+      if (this.store.changeCursor() !== this._cursor) this.sync();
+    }
   }
 
   /** Ids whose prefix answers the address part of `f` (family checked by the trees). */
@@ -321,6 +369,8 @@ export class ActiveDecisionSet {
 function defaultPrefixSet(): PrefixSet {
   return tryCreateWasmPrefixSet() ?? new RadixPrefixSet();
 }
+
+const NONE: readonly DecisionRecord[] = Object.freeze([]);
 
 const ADDRESS_ONLY_KEYS = new Set(['ip', 'range', 'contains', 'excludeSimulated']);
 

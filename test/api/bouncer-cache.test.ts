@@ -75,7 +75,7 @@ test('cache: a valid key is re-read only when the credentials counter moves (or 
   }
 });
 
-test('cache: the credentials counter is read at most once per cursorEveryMs, and after every write through this process', async () => {
+test('cache: the credentials counter is checked at most once per cursorEveryMs (read only when LMDB\'s transaction id moved), and read after every write through this process', async () => {
   const h = await harness();
   const other = Store.open(h.dir, { noSync: true }); // stands for another process
   try {
@@ -88,8 +88,22 @@ test('cache: the credentials counter is read at most once per cursorEveryMs, and
     for (let i = 0; i < 20; i++) assert.equal(cache.find(key)?.name, 'fw');
     assert.equal(cache.cursorReads, r0, 'no counter read within the same millisecond');
     t += 1;
+    const c0 = cache.txnChecks;
     cache.find(key);
-    assert.equal(cache.cursorReads, r0 + 1, 'read again once cursorEveryMs passed');
+    assert.equal(cache.cursorReads, r0, 'once cursorEveryMs passed, no commit since: the transaction id alone answers');
+    assert.equal(cache.txnChecks, c0 + 1);
+    for (let i = 0; i < 20; i++) cache.find(key);
+    assert.equal(cache.txnChecks, c0 + 1, 'no check within the same millisecond');
+    // Another process commits something (not a credential): the id moved, the counter is read, the entry stands.
+    await other.addAlerts([{ alert: alertFor('192.0.2.9'), decisions: [decisionFor('192.0.2.9')] }]);
+    t += 1;
+    assert.equal(cache.find(key)?.name, 'fw');
+    assert.equal(cache.cursorReads, r0 + 1, 'read again once the transaction id moved');
+    const s0 = cache.storeReads;
+    t += 1;
+    cache.find(key);
+    assert.equal(cache.cursorReads, r0 + 1, 'and not again while it stands');
+    assert.equal(cache.storeReads, s0, 'the counter did not move: no record re-read');
     // A write transaction through this process's store (even one that moves no credential) forces a read.
     await h.store.addAlerts([{ alert: alertFor('192.0.2.1'), decisions: [decisionFor('192.0.2.1')] }]);
     cache.find(key);

@@ -225,6 +225,9 @@ test('GET /v1/decisions?ip= is answered by the active set, with the same result 
     let calls = 0;
     const orig = set.lookup.bind(set);
     set.lookup = (f, now) => { const r = orig(f, now); if (r) calls++; return r; };
+    // Plain `?ip=` lookups take the set's address lookup (which uses lookup only for a CIDR or an invalid address).
+    const origAddr = set.lookupAddress.bind(set);
+    set.lookupAddress = (ip, now, ex) => { const r = origAddr(ip, now, ex); if (r && !ip.includes('/')) calls++; return r; };
     await s.store.addAlerts([
       { alert: alertFor('192.0.2.0/24', { scope: 'Range' }), decisions: [decisionFor('192.0.2.0/24', { scope: 'Range', until: FAR, durationMs: undefined })] },
       { alert: alertFor('192.0.2.5'), decisions: [decisionFor('192.0.2.5', { until: FAR, durationMs: undefined, type: 'captcha' })] },

@@ -17,11 +17,14 @@
  * Each lookup compares that counter with the one its entry was read at, so a bouncer deleted
  * by another process (`palisade bouncers delete --data-dir S`) is refused from its next
  * request on (one arriving more than ~1–2 ms after the commit), as CrowdSec does by reading
- * its database. The counter itself is read from LMDB at most once per `cursorEveryMs` (1 ms)
- * and whenever this process wrote to the store: lmdb-js keeps its read snapshot for ~1 ms
- * anyway (it is renewed on a 0 ms timer, not per event-loop turn), so a read per request
- * bought little freshness, and under load it cost ~5 µs of the request (the first read after
- * each renewal renews the snapshot and arms a timer; bench/RESULTS-lapi.md). One deleted
+ * its database. The counter is checked at most once per `cursorEveryMs` (1 ms) and whenever
+ * this process wrote to the store: lmdb-js keeps its read snapshot for ~1 ms anyway (it is
+ * renewed on a 0 ms timer, not per event-loop turn), so a check per request bought little
+ * freshness. A check first reads LMDB's last committed transaction id from the env's meta
+ * page (Credentials.lastTxnId: no read transaction); only when it moved since the counter
+ * was last read (some process committed something) is the counter read, on a fresh snapshot.
+ * A counter read renews lmdb-js's read snapshot and arms its reset timer, which cost 5–10%
+ * of the server's CPU at 5,000 lookups/s when done every 1 ms (bench/RESULTS-lapi.md). One deleted
  * through this process is also dropped at once (`Credentials.onBouncerDeleted`). A moved
  * counter only makes each entry re-read its own record once; bookkeeping writes (last pull,
  * user agent) do not move it. `maxAgeMs` (default 60 s) is a backstop on top.
@@ -42,8 +45,9 @@ export interface BouncerCacheOptions {
   maxEntries?: number;
   /** Monotonic clock in ms (injectable for tests); default performance.now. */
   clock?: () => number;
-  /** The credentials counter is read from the store at most this often (ms; default 1), and
-   *  after every write through this process's store. 0: on every lookup. */
+  /** The credentials counter is checked at most this often (ms; default 1: LMDB's last
+   *  transaction id, the counter itself only when that moved), and read after every write
+   *  through this process's store. 0: read on every lookup. */
   cursorEveryMs?: number;
 }
 
@@ -75,6 +79,10 @@ export class BouncerKeyCache {
   storeReads = 0;
   /** Credentials-counter reads done, for tests. */
   cursorReads = 0;
+  /** Checks answered by the transaction id alone (no counter read), for tests. */
+  txnChecks = 0;
+  /** Credentials.lastTxnId() when the counter was last read (undefined: not available). */
+  private cursorTxn: number | undefined = undefined;
 
   /** `refresh` moves the store's read snapshot forward before a store read. */
   constructor(private readonly creds: Credentials, private readonly refresh: () => void, opts: BouncerCacheOptions = {}) {
@@ -125,10 +133,9 @@ export class BouncerKeyCache {
       const t = this.clock();
       if (e.cursor === this.currentCursor(t) && t - e.checkedAt < this.maxAgeMs && hexDigestsEqual(hash, e.rec.keyHash)) return e.rec;
     }
-    this.refresh();
     this.storeReads++;
-    // Counter and record from the same snapshot: a change committed after this read moves
-    // the counter past `cursor`, so the entry cannot outlive it.
+    // Counter and record from the same (fresh) snapshot: a change committed after this read
+    // moves the counter past `cursor`, so the entry cannot outlive it.
     const cursor = this.readCursor(this.clock());
     const rec = this.creds.findBouncerByHash(hash);
     if (e !== undefined) this.byHash.delete(hash);
@@ -138,14 +145,29 @@ export class BouncerKeyCache {
     return rec;
   }
 
-  /** The credentials counter, read again when cursorEveryMs passed or this process wrote. */
+  /**
+   * The credentials counter, checked again when cursorEveryMs passed or this process wrote:
+   * read again only when LMDB's last transaction id moved since the last read (or this
+   * process wrote, or the id is not available).
+   */
   private currentCursor(t: number): number {
-    if (t - this.cursorAt >= this.cursorEveryMs || this.creds.localWrites() !== this.cursorWrites || this.cursorEveryMs <= 0) return this.readCursor(t);
+    if (this.creds.localWrites() !== this.cursorWrites || this.cursorEveryMs <= 0) return this.readCursor(t);
+    if (t - this.cursorAt < this.cursorEveryMs) return this.cursor;
+    const txn = this.creds.lastTxnId();
+    if (txn === undefined || txn !== this.cursorTxn) return this.readCursor(t, txn);
+    this.cursorAt = t;
+    this.txnChecks++;
     return this.cursor;
   }
 
-  private readCursor(t: number): number {
+  /**
+   * Reads the counter on a fresh snapshot, noting the transaction id read before it (so the
+   * snapshot is at least that new: a commit after the id moves the id again).
+   */
+  private readCursor(t: number, txn = this.creds.lastTxnId()): number {
+    this.cursorTxn = txn;
     this.cursorWrites = this.creds.localWrites();
+    this.refresh();
     this.cursor = this.creds.changeCursor();
     this.cursorAt = t;
     this.cursorReads++;
@@ -160,5 +182,6 @@ export class BouncerKeyCache {
   clear(): void {
     this.byHash.clear();
     this.cursorAt = -Infinity;
+    this.cursorTxn = undefined;
   }
 }

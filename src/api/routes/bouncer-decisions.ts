@@ -3,7 +3,7 @@
  * GET /v1/decisions/stream (startup / new / deleted deltas per bouncer).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { parseDecisionQuery, parseStreamQuery, type DecisionFilter } from '../../decisions/filters.js';
+import { parseDecisionQuery, parseStreamQuery } from '../../decisions/filters.js';
 import type { DecisionRecord } from '../../decisions/records.js';
 import type { ApiContext } from '../context.js';
 import type { BouncerRecord } from '../credentials.js';
@@ -18,21 +18,20 @@ const LAST_PULL_EVERY_MS = 60_000;
 export const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
- * The live bouncer's query, `?ip=X` and nothing else, as parseDecisionQuery would read it,
- * or null for any other query. The address is validated by the active set's lookup: a
- * single address by its own parser (parseAddressWords, which accepts exactly what the
- * store's parser does: test/decisions/ipset.test.ts), a CIDR by the store's parser; either
- * throws the store's error.
+ * The address of the live bouncer's query, `?ip=X` and nothing else (as parseDecisionQuery
+ * would read it: `{ status: 'active', excludeSimulated: true, ip }`), or null for any other
+ * query. The address is validated by the active set's lookup: a single address by its own
+ * parser (parseAddressWords, which accepts exactly what the store's parser does:
+ * test/decisions/ipset.test.ts), a CIDR by the store's parser; either throws the store's error.
  */
-function ipOnlyFilter(q: Record<string, unknown>): DecisionFilter | null {
+function ipOnlyQuery(q: Record<string, unknown>): string | null {
   let ip: unknown;
   let n = 0;
   for (const k in q) {
     if (k !== 'ip' || ++n > 1) return null;
     ip = q[k];
   }
-  if (typeof ip !== 'string' || ip === '') return null;
-  return { status: 'active', excludeSimulated: true, ip };
+  return typeof ip !== 'string' || ip === '' ? null : ip;
 }
 
 /** The answer's bytes without the schema serializer: the views carry Go's key order, so the bytes are the same. */
@@ -73,28 +72,22 @@ const tails = new Map<number, { rec: DecisionRecord; tail: string }>();
  * error for an invalid address. Shared by the route and the fast path (fast-lookup.ts).
  */
 export function hotLookup(ctx: ApiContext, query: Record<string, unknown>, now: number): { body: string; any: boolean } | null {
-  const hot = ctx.activeSet?.ready ? ipOnlyFilter(query) : null;
-  const list = hot ? ctx.activeSet!.lookup(hot, now) : null;
+  const ip = ctx.activeSet?.ready ? ipOnlyQuery(query) : null;
+  const list = ip !== null ? ctx.activeSet!.lookupAddress(ip, now, true) : null;
   return list === null ? null : { body: listBody(list, now), any: list.length > 0 };
 }
 
 /**
  * hotLookup for a fast-path `?ip=X` (fast-lookup.ts): the body text, or null while the set
- * is not loaded. The filter is ipOnlyFilter's, in one object reused by every call (the
- * lookup is synchronous and keeps no reference to it), so a lookup allocates no query or
- * filter object. An empty body list is 'null', so `body !== 'null'` is hotLookup's `any`.
+ * is not loaded. The set's address lookup (ActiveDecisionSet.lookupAddress) takes no filter
+ * object and allocates nothing when no decision matches. An empty body list is 'null', so
+ * `body !== 'null'` is hotLookup's `any`.
  */
 export function hotLookupBody(ctx: ApiContext, ip: string, now: number): string | null {
   if (!ctx.activeSet?.ready || ip === '') return null;
-  IP_FILTER.ip = ip;
-  try {
-    const list = ctx.activeSet.lookup(IP_FILTER, now);
-    return list === null ? null : listBody(list, now);
-  } finally {
-    IP_FILTER.ip = '';
-  }
+  const list = ctx.activeSet.lookupAddress(ip, now, true);
+  return list === null ? null : listBody(list, now);
 }
-const IP_FILTER: DecisionFilter & { ip: string } = { status: 'active', excludeSimulated: true, ip: '' };
 
 /** What every answered lookup records: the ok/ko counter and (at most once a minute) last_pull. */
 export function lookupServed(ctx: ApiContext, b: BouncerRecord, any: boolean, now: number): void {
