@@ -119,6 +119,14 @@ test('follows writes and soft deletes; non-address filters and invalid addresses
   }
 });
 
+/**
+ * lmdb-js renews this process's read snapshot on a timer after a read, not when another
+ * env commits: in the server an event-loop turn passes between requests; here, let the
+ * timer run so the other Store's commit is visible (without it the test raced the timer
+ * and failed now and then on a loaded machine).
+ */
+const snapshotRenewed = (): Promise<void> => new Promise((r) => setTimeout(r, 5));
+
 test('lookups read the store cursor at most every checkMs: a write not announced shows within that bound', async () => {
   const { dir, cleanup } = tempDir('aset');
   const store = Store.open(join(dir, 's'), { noSync: true });
@@ -142,6 +150,7 @@ test('lookups read the store cursor at most every checkMs: a write not announced
     assert.equal(reads.n, 1, 'no cursor read within checkMs');
     // A write by "someone else" (no invalidate): not seen before the bound, seen after it.
     const [res] = await other.addAlerts([{ alert: alertFor('192.0.2.1'), decisions: [decisionFor('192.0.2.1', { until: FAR, durationMs: undefined })] }]);
+    await snapshotRenewed();
     clock += 19.9;
     assert.deepEqual(set.lookup({ ip: '192.0.2.1' }), [], 'still within checkMs of the last check');
     clock += 0.1;
@@ -149,6 +158,7 @@ test('lookups read the store cursor at most every checkMs: a write not announced
     assert.equal(reads.n, 2);
     // invalidate(): the next lookup checks at once, whatever the clock says.
     assert.equal(await other.deleteDecisions({ ip: '192.0.2.1' }), 1);
+    await snapshotRenewed();
     assert.equal(set.lookup({ ip: '192.0.2.1' })!.length, 1, 'stale until the bound or invalidate()');
     set.invalidate();
     assert.deepEqual(set.lookup({ ip: '192.0.2.1' }), []);
@@ -158,6 +168,7 @@ test('lookups read the store cursor at most every checkMs: a write not announced
     eager.load();
     const before = reads.n;
     await other.addAlerts([{ alert: alertFor('192.0.2.9'), decisions: [decisionFor('192.0.2.9', { until: FAR, durationMs: undefined })] }]);
+    await snapshotRenewed();
     assert.equal(eager.lookup({ ip: '192.0.2.9' })!.length, 1);
     eager.lookup({ ip: '192.0.2.9' });
     assert.equal(reads.n - before, 2, 'one per lookup');
