@@ -160,13 +160,22 @@ export function planDeferral(set: ParserSet, scenarios: readonly ScenarioSpec[],
     const nodes = stages[si]!;
     for (let ni = 0; ni < nodes.length; ni++) {
       const own = candidate(nodes[ni]!);
-      if (own === null || overlaps(own.writes, routeReads)) continue;
+      if (own === null) continue;
       const later = laterFields(stages, si, ni);
-      if (later === null || overlaps(own.writes, later.reads) || overlaps(later.writes, own.writes) || overlaps(later.writes, own.reads)) continue;
+      if (later === null || !independent(own.reads, own.writes, routeReads, later)) continue;
       out.push(nodes[ni]!);
     }
   }
   return out;
+}
+
+/**
+ * Whether work reading `reads` and writing `writes` may move past routing: routing does not
+ * read what it writes, and the nodes after it (`later`) neither read nor overwrite what it
+ * writes nor write what it reads.
+ */
+function independent(reads: FieldSet, writes: FieldSet, routeReads: FieldSet, later: { reads: FieldSet; writes: FieldSet }): boolean {
+  return !overlaps(writes, routeReads) && !overlaps(writes, later.reads) && !overlaps(later.writes, writes) && !overlaps(later.writes, reads);
 }
 
 /** The top-level nodes of `set`, stage by stage. */
@@ -258,7 +267,7 @@ export function planTails(set: ParserSet, scenarios: readonly ScenarioSpec[], po
         const r = new Set(reads);
         const w = new Set(writes);
         if (!tailChild(kids[from - 1]!, r, w)) break;
-        if (overlaps(w, routeReads) || overlaps(w, later.reads) || overlaps(later.writes, w) || overlaps(later.writes, r)) break;
+        if (!independent(r, w, routeReads, later)) break;
         from--;
         r.forEach((x) => reads.add(x));
         w.forEach((x) => writes.add(x));

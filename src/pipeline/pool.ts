@@ -75,8 +75,9 @@ export function loadTimeTierUp(): LoadTimeTierUp {
   return { end() { if (!done) { done = true; endLoadTimeTierUp(); } } };
 }
 
-/** Back to V8's default budget (a parse worker calls it once its rules are loaded). */
+/** Back to V8's default budget (a parse worker calls it once its rules are loaded); nothing when the load-time budget is off. */
 export function endLoadTimeTierUp(): void {
+  if (LOAD_INTERRUPT_BUDGET === V8_INTERRUPT_BUDGET) return;
   setFlagsFromString(`--interrupt-budget=${V8_INTERRUPT_BUDGET}`);
 }
 

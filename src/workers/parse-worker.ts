@@ -16,7 +16,7 @@ import { ALL_FIELDS, fieldNeeds } from '../pipeline/field-needs.js';
 import { PreparedRoutes } from '../scenarios/engine.js';
 import { planDeferral, planTails, runDeferred } from '../parse/deferred.js';
 import { enableDeferral } from '../parse/stages.js';
-import { endLoadTimeTierUp, LOAD_INTERRUPT_BUDGET, V8_INTERRUPT_BUDGET } from '../pipeline/pool.js';
+import { endLoadTimeTierUp } from '../pipeline/pool.js';
 
 export interface ParseWorkerData {
   configDir?: string;
@@ -48,7 +48,7 @@ const ready = DetectionEngine.create({
   warn: (m) => process.stderr.write(`warning: ${m}\n`),
 }).then((engine) => {
   // The rules are loaded: the lines' code tiers up at V8's default pace (pool.ts loadTimeTierUp).
-  if (LOAD_INTERRUPT_BUDGET !== V8_INTERRUPT_BUDGET) endLoadTimeTierUp();
+  endLoadTimeTierUp();
   // Statics whose results only routed events need (GeoIP enrichment...) run after routing,
   // for those events alone (src/parse/deferred.ts proves it from the rules).
   if (data.deferStatics !== false && data.allFields !== true) {
