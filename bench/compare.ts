@@ -26,13 +26,21 @@
  * SSHGuard (which bring their own rules). Tools that are not installed are skipped (run
  * bench/setup-reference.sh). Output: a table on stdout, JSON in bench/results/.
  *
+ * Worker scaling (issue 4, "two workers give at least 1.6 times the throughput of one"):
+ * `palisade replay --workers 1` and `--workers 2` on the same file, shipped rules, alternated
+ * run by run (1, 2, 1, 2, ...) so that a change in the VM's speed falls on both; the ratio is
+ * of the median lines/s. `--scaling-lines N` picks the file (default: --lines; the large log
+ * shows the steady state without start-up), `--scaling-runs` the runs per worker count
+ * (default --runs), `--skip scaling` leaves it out.
+ *
  * `--no-decisions` runs the Palisade rows as `replay --no-decisions` (no store), the way this
  * benchmark measured before. The alert check always replays with --no-decisions --json: it
  * compares alerts, not their storage.
  *
  *   node --import tsx bench/compare.ts [--lines 1000000] [--kinds sshd,nginx] [--runs 3]
  *        [--cut-sshd 100000] [--cut-nginx 50000] [--crowdsec-timeout 900] [--no-decisions]
- *        [--large-lines 10000000] [--skip crowdsec,palisade-hub,palisade-large,fail2ban,sshguard]
+ *        [--large-lines 10000000] [--scaling-lines N] [--scaling-runs N]
+ *        [--skip crowdsec,palisade-hub,palisade-large,fail2ban,sshguard,scaling]
  */
 import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
@@ -83,6 +91,19 @@ interface MemoryCheck {
   largeLines: number;
   largePeakRssMb: number | null;
   ratio: number | null;
+}
+
+/** Issue 4's scaling bound for one log kind: median lines/s with two workers against one. */
+interface ScalingCheck {
+  kind: LargeKind;
+  lines: number;
+  runs: number;
+  oneWorker: number[];
+  twoWorkers: number[];
+  cpuOne: number | null;
+  cpuTwo: number | null;
+  ratio: number;
+  commands: string[];
 }
 
 interface AlertCheck {
@@ -144,6 +165,24 @@ async function palisadeMedian(file: string, type: string, extra: string[], runs:
   return { runs: got, command };
 }
 
+/** `--workers 1` and `--workers 2` alternated on one file (see the header). */
+async function scalingCheck(kind: LargeKind, file: string, type: string, lines: number, runs: number, decisions: boolean): Promise<ScalingCheck> {
+  const rates: Record<1 | 2, number[]> = { 1: [], 2: [] };
+  const cpu: Record<1 | 2, ReplayRun[]> = { 1: [], 2: [] };
+  const commands: string[] = [];
+  for (let i = 0; i < runs; i++) {
+    for (const w of [1, 2] as const) {
+      const r = await palisadeMedian(file, type, ['--workers', String(w)], 1, lines, `palisade shipped --workers ${w} (${i + 1}/${runs})`, decisions);
+      rates[w].push(r.runs[0]!.linesPerSec);
+      cpu[w].push(r.runs[0]!);
+      if (i === 0) commands.push(r.command);
+    }
+  }
+  const ratio = median(rates[2]) / median(rates[1]);
+  console.log(`  scaling ${kind}: 1 worker ${fmtInt(median(rates[1]))} lines/s, 2 workers ${fmtInt(median(rates[2]))} lines/s: x${ratio.toFixed(2)}`);
+  return { kind, lines, runs, oneWorker: rates[1], twoWorkers: rates[2], cpuOne: cpuOf(cpu[1]), cpuTwo: cpuOf(cpu[2]), ratio, commands };
+}
+
 /** Palisade's alerts on a file, as `scenario ip events_count` keys (`--json` output). */
 async function palisadeAlerts(file: string, type: string, cfg: string, lines: number): Promise<{ keys: string[]; m: Measured }> {
   const m = await measure(process.execPath, [CLI, 'replay', file, '--type', type, '--no-decisions', '--json', '--config-dir', cfg], { cwd: ROOT, timeoutMs: 600_000, maxStdout: 1 << 30 });
@@ -170,6 +209,8 @@ async function main(): Promise<void> {
   const decisions = !args.includes('--no-decisions');
   const largeLines = skip.has('palisade-large') ? null : int(args, 'large-lines', 10_000_000);
   if (largeLines !== null && largeLines <= lines) throw new Error('--large-lines must be more than --lines (or --skip palisade-large)');
+  const scalingLines = skip.has('scaling') ? null : int(args, 'scaling-lines', lines);
+  const scalingRuns = int(args, 'scaling-runs', runs);
   const outDir = resolve(arg(args, 'out') ?? join(ROOT, 'bench', 'results'));
   if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` first');
   const machine = machineInfo(ROOT);
@@ -187,15 +228,20 @@ async function main(): Promise<void> {
   const results: ToolResult[] = [];
   const checks: AlertCheck[] = [];
   const memory: MemoryCheck[] = [];
+  const scaling: ScalingCheck[] = [];
   try {
     const files = new Map<LargeKind, string>();
     const largeFiles = new Map<LargeKind, string>();
+    const scalingFiles = new Map<LargeKind, string>();
     const cutFiles = new Map<LargeKind, string>();
     for (const kind of kinds) {
       const f = await ensureLargeLog(kind, lines, seed, DEFAULT_BENCH_DIR, (m) => console.log(m));
       files.set(kind, f);
       if (largeLines !== null) largeFiles.set(kind, await ensureLargeLog(kind, largeLines, seed, DEFAULT_BENCH_DIR, (m) => console.log(m)));
       cutFiles.set(kind, await cut(f, cuts[kind], f.replace(/\.log$/, `.head${cuts[kind]}.log`)));
+      if (scalingLines !== null) {
+        scalingFiles.set(kind, scalingLines === lines ? f : await ensureLargeLog(kind, scalingLines, seed, DEFAULT_BENCH_DIR, (m) => console.log(m)));
+      }
     }
     const data = ref ? hubDataDir(ref, work) : null;
     const hubCfg = ref && data && !skip.has('palisade-hub') ? palisadeHubConfig(ref, work, data) : null;
@@ -225,6 +271,8 @@ async function main(): Promise<void> {
           note: `${decisionsNote(decisions)}; peak RSS x${ratio?.toFixed(2) ?? '-'} of the ${fmtInt(lines)}-line run` });
         memory.push({ kind, lines, peakRssMb: pShipped.peakRssMb, largeLines, largePeakRssMb: r.peakRssMb, ratio });
       }
+      // Worker scaling, shipped rules.
+      if (scalingLines !== null) scaling.push(await scalingCheck(kind, scalingFiles.get(kind)!, type, scalingLines, scalingRuns, decisions));
       // Palisade, hub rules.
       let pHub: ToolResult | null = null;
       if (hubCfg) {
@@ -306,6 +354,11 @@ async function main(): Promise<void> {
     console.log(`memory ${c.kind}: peak RSS ${fmtInt(c.peakRssMb)} MB at ${fmtInt(c.lines)} lines (< 300 MB: ${c.peakRssMb === null ? '-' : ok(c.peakRssMb < 300)}), `
       + `${fmtInt(c.largePeakRssMb)} MB at ${fmtInt(c.largeLines)} lines = x${c.ratio?.toFixed(2) ?? '-'} (<= 1.2: ${c.ratio === null ? '-' : ok(c.ratio <= 1.2)})`);
   }
+  for (const c of scaling) {
+    console.log(`scaling ${c.kind} (${fmtInt(c.lines)} lines, ${c.runs} run(s) each, alternated): 1 worker ${c.oneWorker.map(fmtInt).join(' / ')} lines/s, `
+      + `2 workers ${c.twoWorkers.map(fmtInt).join(' / ')} lines/s; median ratio x${c.ratio.toFixed(2)} (>= 1.6: ${c.ratio >= 1.6 ? 'yes' : 'NO'}); `
+      + `CPU ${c.cpuOne?.toFixed(1) ?? '-'} s vs ${c.cpuTwo?.toFixed(1) ?? '-'} s`);
+  }
   for (const c of checks) {
     console.log(`alerts ${c.kind} (${fmtInt(c.cutLines)}-line cut): crowdsec ${c.crowdsec}, palisade ${c.palisade}, agreeing ${c.agreeing}: ${c.equal ? 'SAME ALERTS' : `DIFFERENT (${c.unexplained.length} not explained by crowdsec's re-alert race)`}`);
     for (const k of c.onlyPalisade.slice(0, 10)) console.log(`  only palisade: ${k}`);
@@ -313,7 +366,7 @@ async function main(): Promise<void> {
   }
   mkdirSync(outDir, { recursive: true });
   const out = join(outDir, `compare-${machine.date.replace(/[:.]/g, '-')}.json`);
-  writeFileSync(out, JSON.stringify({ benchmark: 'compare', machine, loadAvgAtEnd: (await import('node:os')).loadavg(), seed, lines, largeLines, decisions, cuts, hubRules: { parsers: HUB_PARSERS, scenarios: HUB_SCENARIOS }, results, memory, alertChecks: checks }, null, 2) + '\n');
+  writeFileSync(out, JSON.stringify({ benchmark: 'compare', machine, loadAvgAtEnd: (await import('node:os')).loadavg(), seed, lines, largeLines, decisions, cuts, hubRules: { parsers: HUB_PARSERS, scenarios: HUB_SCENARIOS }, results, memory, scaling, alertChecks: checks }, null, 2) + '\n');
   console.log(`\nwrote ${out}`);
 }
 
