@@ -176,11 +176,12 @@ export function hashKey128(s: string, out: Uint32Array, off = 0, seed = 0): void
   // Tail: up to 7 code units in up to 4 words, mixed without the block rounds.
   const rest = n - i;
   if (rest > 0) {
-    // Past the end charCodeAt is NaN, which the bit operators read as 0 (zero padding).
+    // Zero padding past the end, read with explicit bounds: a charCodeAt past the end (NaN,
+    // which the bit operators read as 0) made TurboFan deoptimize ("out of bounds").
     if (rest > 6) h4 ^= Math.imul(rotl(Math.imul(s.charCodeAt(i + 6), C4), 18), C1);
-    if (rest > 4) h3 ^= Math.imul(rotl(Math.imul(s.charCodeAt(i + 4) | (s.charCodeAt(i + 5) << 16), C3), 17), C4);
-    if (rest > 2) h2 ^= Math.imul(rotl(Math.imul(s.charCodeAt(i + 2) | (s.charCodeAt(i + 3) << 16), C2), 16), C3);
-    h1 ^= Math.imul(rotl(Math.imul(s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16), C1), 15), C2);
+    if (rest > 4) h3 ^= Math.imul(rotl(Math.imul(s.charCodeAt(i + 4) | (rest > 5 ? s.charCodeAt(i + 5) << 16 : 0), C3), 17), C4);
+    if (rest > 2) h2 ^= Math.imul(rotl(Math.imul(s.charCodeAt(i + 2) | (rest > 3 ? s.charCodeAt(i + 3) << 16 : 0), C2), 16), C3);
+    h1 ^= Math.imul(rotl(Math.imul(s.charCodeAt(i) | (rest > 1 ? s.charCodeAt(i + 1) << 16 : 0), C1), 15), C2);
   }
   const len = n * 2;
   h1 ^= len; h2 ^= len; h3 ^= len; h4 ^= len;
