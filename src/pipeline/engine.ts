@@ -18,7 +18,8 @@ import { BucketEngine, type OverflowResult, type PreparedRoutes } from '../scena
 import type { LapiAlert } from '../scenarios/overflow.js';
 import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { readYamlDocs } from '../config/yaml-source.js';
+import { readYamlDocs, recordYamlDocs, takeRecordedDocs } from '../config/yaml-source.js';
+import { rememberRuleDocs } from '../config/rule-docs.js';
 
 export interface EngineConfig {
   configDir?: string;
@@ -78,10 +79,18 @@ export class DetectionEngine {
   static async create(cfg: EngineConfig): Promise<DetectionEngine> {
     const warn = limitedWarn(cfg.warn ?? ((m) => process.stderr.write(`warning: ${m}\n`)));
     const dir = cfg.configDir ?? SHIPPED_RULES_DIR;
-    const rules = loadRulesDir(dir, { strict: true, warn, compileParsers: cfg.role !== 'pour' });
-    const simulation = loadSimulation(join(dir, 'simulation.yaml'));
-    const hubIndex = findHubIndex(dir, rules.scenarioFiles);
-    const loaded = loadScenarioFiles(rules.scenarioFiles, { helpers: rules.helpers, data: rules.data, simulation, hubIndex });
+    // The pouring side of a pool: what it parses here, the workers need not parse (config/rule-docs.ts).
+    if (cfg.role === 'pour') recordYamlDocs();
+    let rules: RulesDir;
+    let loaded: ReturnType<typeof loadScenarioFiles>;
+    try {
+      rules = loadRulesDir(dir, { strict: true, warn, compileParsers: cfg.role !== 'pour' });
+      const simulation = loadSimulation(join(dir, 'simulation.yaml'));
+      const hubIndex = findHubIndex(dir, rules.scenarioFiles);
+      loaded = loadScenarioFiles(rules.scenarioFiles, { helpers: rules.helpers, data: rules.data, simulation, hubIndex });
+    } finally {
+      if (cfg.role === 'pour') rememberRuleDocs(dir, takeRecordedDocs());
+    }
     if (loaded.failures.length > 0) throw loaded.failures[0]!.error;
     // Replay mode without an injected clock: one Date per batch (see BatchClock).
     const clock: BatchClock | null = cfg.now || cfg.mode !== 'replay' ? null : { fixed: null };

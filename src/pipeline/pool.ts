@@ -13,6 +13,8 @@ import type { ParseTask, ParseWorkerData } from '../workers/parse-worker.js';
 import { PourBatch } from './pour-records.js';
 import type { StringMap } from '../core/event.js';
 import { exportGeo, openGeoSources, type SharedGeo } from '../parse/enrichers/geoip.js';
+import { packRuleDocs } from '../config/rule-docs.js';
+import { SHIPPED_RULES_DIR } from '../config/rules-dir.js';
 
 export interface PoolOptions extends ParseWorkerData {
   /** Worker threads; default os.availableParallelism(). */
@@ -101,13 +103,15 @@ export class ParsePool {
     if (o.geo && o.geoipDir !== null) {
       geoShared = exportGeo(await openGeoSources(o.geoipDir, o.warn ?? ((m) => process.stderr.write(`warning: ${m}\n`)), true));
     }
-    return new ParsePool({ ...o, geoShared });
+    // The rules' YAML, parsed once here (much of it by this thread's own load) rather than in every worker.
+    const yamlDocs = o.yamlDocs ?? packRuleDocs(o.configDir ?? SHIPPED_RULES_DIR);
+    return new ParsePool({ ...o, geoShared, yamlDocs });
   }
 
   constructor(o: PoolOptions = {}) {
     this.workers = Math.max(1, o.workers ?? availableParallelism());
     this.maxInFlight = Math.max(1, o.maxInFlight ?? this.workers + POOL_IN_FLIGHT_EXTRA);
-    const workerData: ParseWorkerData = { configDir: o.configDir, geoipDir: o.geoipDir, geoShared: o.geoShared, allFields: o.allFields, deferStatics: o.deferStatics };
+    const workerData: ParseWorkerData = { configDir: o.configDir, geoipDir: o.geoipDir, geoShared: o.geoShared, allFields: o.allFields, deferStatics: o.deferStatics, yamlDocs: o.yamlDocs };
     this.piscina = new Piscina({
       filename: WORKER_FILE,
       minThreads: this.workers,

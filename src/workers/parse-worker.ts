@@ -17,6 +17,7 @@ import { PreparedRoutes } from '../scenarios/engine.js';
 import { planDeferral, planTails, runDeferred } from '../parse/deferred.js';
 import { enableDeferral } from '../parse/stages.js';
 import { endLoadTimeTierUp } from '../pipeline/pool.js';
+import { dropPreloadedYamlDocs, preloadYamlDocs, type PackedYamlFile } from '../config/yaml-source.js';
 
 export interface ParseWorkerData {
   configDir?: string;
@@ -27,6 +28,8 @@ export interface ParseWorkerData {
   allFields?: boolean;
   /** false: run every parser static in place (src/parse/deferred.ts off); default true (off with allFields, which sends every field of every event). */
   deferStatics?: boolean;
+  /** The rules' YAML documents, parsed by the pool's creator (config/rule-docs.ts); files missing here are parsed as usual. */
+  yamlDocs?: PackedYamlFile[];
 }
 
 export interface ParseTask {
@@ -39,6 +42,11 @@ export interface ParseTask {
 // A hostile line must never stall a worker either (V8 flags are per process; set before compiling).
 enableRegexpBacktrackGuard();
 const data = (workerData ?? {}) as ParseWorkerData;
+if (data.yamlDocs) {
+  preloadYamlDocs(data.yamlDocs);
+  // Not kept for the worker's life by workerData: once loaded, the rules hold what they use.
+  data.yamlDocs = undefined;
+}
 // Warnings of all workers go to the one stderr, prefixed so they can be told apart.
 const ready = DetectionEngine.create({
   configDir: data.configDir,
@@ -47,6 +55,7 @@ const ready = DetectionEngine.create({
   geoShared: data.geoShared,
   warn: (m) => process.stderr.write(`warning: ${m}\n`),
 }).then((engine) => {
+  dropPreloadedYamlDocs();
   // The rules are loaded: the lines' code tiers up at V8's default pace (pool.ts loadTimeTierUp).
   endLoadTimeTierUp();
   // Statics whose results only routed events need (GeoIP enrichment...) run after routing,
