@@ -15,6 +15,7 @@
  *        [--data-dir DIR | --no-store] [--cache DIR (default $TMPDIR/palisade-pour-records)]
  *        [--profile OUT.cpuprofile] [--sink-batch N (AlertSink's write batch, default 500)]
  *        [--promoted OUT.heapprofile (sampled allocations that outlived the young generation)]
+ *        [--alloc OUT.heapprofile (every sampled allocation, those scavenges collected too)]
  *        [--no-young-cap (this thread's new space as V8 grows it; runReplay caps it at 2 x 8 MB)]
  *        [--root DIR (run DIR/dist's main side, e.g. a baseline worktree's build, in this harness:
  *         A/B of the same measurement; the records are still made by this worktree's sources)]
@@ -76,12 +77,12 @@ async function loadModules(root: string): Promise<Mods> {
  * scavenge collected are left out, those a full GC collected are kept): what this thread
  * promotes, i.e. what its scavenges copy and its full GCs (concurrent marking) must trace.
  */
-async function startPromotedProfile(file: string | undefined): Promise<() => Promise<void>> {
+async function startPromotedProfile(file: string | undefined, all = false): Promise<() => Promise<void>> {
   if (!file) return async () => {};
   const session = new Session();
   session.connect();
   await session.post('HeapProfiler.enable');
-  await session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: false } as never);
+  await session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: all } as never);
   return async () => {
     const { profile } = await session.post('HeapProfiler.stopSampling');
     writeFileSync(file, JSON.stringify(profile));
@@ -164,7 +165,7 @@ export interface MainSideCosts {
   wallMs: number;
 }
 
-export async function measureMainSide(file: string, type: string, o: { lines?: number; batchBytes?: number; dataDir?: string | null; cache?: string; profile?: string; sinkBatch?: number; promoted?: string; noYoungCap?: boolean; root?: string } = {}): Promise<MainSideCosts> {
+export async function measureMainSide(file: string, type: string, o: { lines?: number; batchBytes?: number; dataDir?: string | null; cache?: string; profile?: string; sinkBatch?: number; promoted?: string; alloc?: string; noYoungCap?: boolean; root?: string } = {}): Promise<MainSideCosts> {
   const lines = o.lines ?? Infinity;
   const batchBytes = o.batchBytes ?? 256 * 1024;
   // Not next to the logs: .cache/bench is shared between worktrees, and 1M lines make 0.1-0.2 GB.
@@ -190,7 +191,7 @@ export async function measureMainSide(file: string, type: string, o: { lines?: n
   setFlagsFromString('--heap-growing-percent=50');
   (globalThis as { gc?: () => void }).gc?.();
   const stopProfile = await startCpuProfile(o.profile);
-  const stopPromoted = await startPromotedProfile(o.promoted);
+  const stopPromoted = await startPromotedProfile(o.promoted ?? o.alloc, o.alloc !== undefined);
   watchGc();
   const g0 = gcSnapshot();
   const t0 = threadCpuMs(), p0 = cpuMs(), w0 = performance.now();
@@ -231,7 +232,7 @@ if (process.argv[1] && import.meta.url.endsWith(basename(process.argv[1]))) {
     lines: arg(args, 'lines') ? Number(arg(args, 'lines')) : undefined,
     batchBytes: arg(args, 'batch-bytes') ? Number(arg(args, 'batch-bytes')) : undefined,
     dataDir, cache: arg(args, 'cache'), profile: arg(args, 'profile'), sinkBatch: arg(args, 'sink-batch') ? Number(arg(args, 'sink-batch')) : undefined,
-    promoted: arg(args, 'promoted'), noYoungCap: args.includes('--no-young-cap'), root: arg(args, 'root'),
+    promoted: arg(args, 'promoted'), alloc: arg(args, 'alloc'), noYoungCap: args.includes('--no-young-cap'), root: arg(args, 'root'),
   });
   if (dataDir && !arg(args, 'data-dir')) rmSync(dataDir, { recursive: true, force: true });
   const f = (x: number): string => x.toFixed(2);

@@ -4,6 +4,7 @@
  * are left out; those full GCs collect are kept: what this thread promotes, or allocates
  * straight in old space) for the whole run, and writes PROMOTED_OUT (default
  * /tmp/promoted-PID.heapprofile) at exit. Read it with bench/lib/heap-top.mjs.
+ * PROMOTED_ALL=1: every sampled allocation instead (those scavenges collected too).
  */
 import { Session } from 'node:inspector';
 import { writeFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ if (isMainThread) {
   const session = new Session();
   session.connect();
   session.post('HeapProfiler.enable');
-  session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: false });
+  session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: process.env.PROMOTED_ALL === '1' });
   process.on('exit', () => {
     // The inspector session answers synchronously on the main thread.
     session.post('HeapProfiler.stopSampling', (err, r) => {

@@ -41,7 +41,10 @@ const NO_META: readonly KeyValue[] = [];
 export function packEvents(events: unknown, alert: number): PackedEvents {
   if (events === undefined || events === null) return { e: [] };
   if (!Array.isArray(events)) throw new StoreError('INVALID_INPUT', 'expected an array', { alert, field: 'events' });
-  const e: (number | string)[] = [];
+  // Built in a reused scratch array, then copied at its exact length: the packed events wait
+  // in a write batch (promoted), and an array grown by push carries up to 50% empty slots.
+  const e = scratch;
+  let n = 0;
   let prev = NO_META;
   for (let k = 0; k < events.length; k++) {
     const ev = events[k] as { timestamp?: unknown; meta?: unknown } | null | undefined;
@@ -50,19 +53,28 @@ export function packEvents(events: unknown, alert: number): PackedEvents {
       throw new StoreError('INVALID_INPUT', `expected a string, got ${ts === null ? 'null' : typeof ts}`, { alert, field: `events[${k}].timestamp` });
     }
     const meta = checkedMeta(ev?.meta, alert, `events[${k}].meta`);
-    e.push(ts, meta.length);
+    e[n++] = ts;
+    e[n++] = meta.length;
     for (let m = 0; m < meta.length; m++) {
       const { key, value } = meta[m]!;
       const p = m < prev.length ? prev[m]! : null;
-      if (p === null || p.key !== key) e.push(key, value);
-      else if (p.value === value) e.push(SAME);
-      else if (value === ts) e.push(SAME_KEY_TS);
-      else e.push(SAME_KEY, value);
+      if (p === null || p.key !== key) {
+        e[n++] = key;
+        e[n++] = value;
+      } else if (p.value === value) e[n++] = SAME;
+      else if (value === ts) e[n++] = SAME_KEY_TS;
+      else {
+        e[n++] = SAME_KEY;
+        e[n++] = value;
+      }
     }
     prev = meta;
   }
-  return { e };
+  return { e: e.slice(0, n) };
 }
+
+/** packEvents' work array (never shrunk; it holds at most one alert's strings between calls). */
+const scratch: (number | string)[] = [];
 
 /**
  * An event's meta, checked, ready to pack: the input array itself when every entry has

@@ -372,6 +372,10 @@ const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Z
 
 /** RFC3339(Nano) text to ms epoch (sub-ms digits dropped); null when malformed. */
 export function parseRfc3339(s: string): number | null {
+  // Every alert stored has two of these: read by character codes (no match array, no Date)
+  // unless the text is not in the usual shape, which the regex below handles as before.
+  const fast = parseRfc3339Fast(s);
+  if (fast !== undefined) return fast;
   const m = RFC3339.exec(s);
   if (!m) return null;
   const [, y, mo, d, h, mi, se, frac, zone] = m as unknown as string[];
@@ -388,4 +392,61 @@ export function parseRfc3339(s: string): number | null {
     ms -= sign * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6))) * 60_000;
   }
   return ms;
+}
+
+/** The two-digit number at `i`, or -1 when either character is not a digit. */
+function digits2(s: string, i: number): number {
+  const a = s.charCodeAt(i) - 48, b = s.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+/** ms epoch of the last date (YYYY-MM-DD) parseRfc3339Fast saw: an alert's times share their day. */
+let lastDay = '';
+let lastDayMs = 0;
+
+/**
+ * parseRfc3339 for `YYYY-MM-DD[Tt ]HH:MM:SS[.d+](Z|z|±HH:MM)` with a year >= 1000: the same
+ * number (or null for an out-of-range field); undefined for any other text (the caller's
+ * regex decides).
+ */
+function parseRfc3339Fast(s: string): number | null | undefined {
+  const n = s.length;
+  if (n < 20 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return undefined;
+  const t = s.charCodeAt(10);
+  if (t !== 84 && t !== 116 && t !== 32) return undefined; // T t space
+  const y1 = digits2(s, 0), y2 = digits2(s, 2), month = digits2(s, 5), day = digits2(s, 8);
+  const hour = digits2(s, 11), min = digits2(s, 14), sec = digits2(s, 17);
+  if (y1 < 10 || y2 < 0 || month < 0 || day < 0 || hour < 0 || min < 0 || sec < 0) return undefined;
+  // Fraction: '.' and at least one digit.
+  let i = 19;
+  if (s.charCodeAt(i) === 46) {
+    i++;
+    const from = i;
+    while (i < n && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
+    if (i === from) return undefined;
+  }
+  const fracEnd = i;
+  let offMin = 0;
+  const z = s.charCodeAt(i);
+  if (z === 90 || z === 122) { // Z z
+    if (i + 1 !== n) return undefined;
+  } else if (z === 43 || z === 45) { // + -
+    const oh = digits2(s, i + 1), om = digits2(s, i + 4);
+    if (i + 6 !== n || s.charCodeAt(i + 3) !== 58 || oh < 0 || om < 0) return undefined;
+    offMin = (z === 45 ? -1 : 1) * (oh * 60 + om);
+  } else {
+    return undefined;
+  }
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 59) return null;
+  const date = s.slice(0, 10);
+  if (date !== lastDay) {
+    // As parseRfc3339: setUTCFullYear (a day past the month's end rolls over, as there).
+    const dt = new Date(0);
+    dt.setUTCFullYear(y1 * 100 + y2, month - 1, day);
+    lastDayMs = dt.getTime();
+    lastDay = date;
+  }
+  let ms = lastDayMs + ((hour * 60 + min) * 60 + sec) * 1000;
+  if (fracEnd > 19) ms += Math.floor(Number('0' + s.slice(19, fracEnd)) * 1000);
+  return ms - offMin * 60_000;
 }

@@ -10,10 +10,18 @@
  * CrowdSec's bucket key `hex(sha1(filter + groupby + name))` is only computed when an
  * alert needs it (`Mapkey`).
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type { PEvent } from '../core/event.js';
 import type { ScenarioSpec } from '../config/scenario.js';
 import type { GoTime } from './time.js';
+
+/**
+ * hex(sha1(s)): one-shot crypto.hash where Node has it (>= 20.12; no Hash object per alert:
+ * 1.1 -> 0.45 us on this VM), createHash on the 20.11 the engines field still allows.
+ */
+const sha1Hex: (s: string) => string = typeof crypto.hash === 'function'
+  ? (s) => crypto.hash('sha1', s, 'hex')
+  : (s) => crypto.createHash('sha1').update(s).digest('hex');
 
 /** `queue` in expressions (Go's types.Queue): the events and the size limit. */
 export interface QueueView {
@@ -50,7 +58,7 @@ export class BucketRow {
   /** CrowdSec's bucket key: hex(sha1(filter + groupby value + name)). */
   get Mapkey(): string {
     if (this.mapkey === null) {
-      this.mapkey = createHash('sha1').update(this.spec.filterSource + this.groupKey + this.spec.name).digest('hex');
+      this.mapkey = sha1Hex(this.spec.filterSource + this.groupKey + this.spec.name);
     }
     return this.mapkey;
   }
