@@ -106,6 +106,7 @@ export class BatchParser {
     } else h.bitOf = NO_SITES;
     h.syslog = null;
     h.pendingSyslog = this.syslog ? s : null;
+    h.bytes = win;
     const lines = scan.lines;
     const count = scan.count;
     for (let j = 0; j < count;) {

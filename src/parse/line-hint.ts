@@ -22,12 +22,14 @@ export interface LineHint {
   sbase: number;
   /** Byte offset of the line in the scanned window (record spans are window offsets). */
   lineStart: number;
+  /** The scanned window's bytes (the line's are from lineStart; syslog-fast.ts reads them). */
+  bytes: Uint8Array;
 }
 
 export const NO_SITES = new Int16Array(0);
 
 export function newLineHint(): LineHint {
-  return { bitOf: NO_SITES, masks: new Uint32Array(0), mbase: 0, syslog: null, pendingSyslog: null, sbase: 0, lineStart: 0 };
+  return { bitOf: NO_SITES, masks: new Uint32Array(0), mbase: 0, syslog: null, pendingSyslog: null, sbase: 0, lineStart: 0, bytes: new Uint8Array(0) };
 }
 
 /** The window's syslog records (scanned now if still pending), or null when there are none. */

@@ -16,7 +16,9 @@
  *  - the nginx access grok (NGX_ACCESS) and the request-target splits of http-logs are read
  *    without their regex when the text has the usual shape (access-fast.ts,
  *    http-split-fast.ts), else by the regex;
- *  - whitelist ip/cidr lists are compared as u32 intervals for IPv4 candidates.
+ *  - whitelist ip/cidr lists are compared as u32 intervals for IPv4 candidates;
+ *  - a grok on a Parsed key answers a text it has seen from a memo (grok-memo.ts), while
+ *    its texts repeat often enough.
  * test/parse/compiled-differential.test.ts holds all of it to a plain interpreter.
  */
 import { EventType, internKey, type PEvent } from '../core/event.js';
@@ -30,6 +32,7 @@ import { prefiltered, syslogRecords } from './line-hint.js';
 import { syslogHeaderReader } from './syslog-fast.js';
 import { accessLogReader } from './access-fast.js';
 import { httpSplitReader } from './http-split-fast.js';
+import { GrokMemo } from './grok-memo.js';
 
 /**
  * Grok sites: every node with a grok on `Line.Raw` or a Parsed key gets an id when it is
@@ -214,11 +217,23 @@ function compileGrokStep(g: GrokStep, site: number): GrokRun {
     // The nginx access grok and the request-target splits, read without their regex when
     // the text has the usual shape.
     const fast = accessLogReader(grok) ?? httpSplitReader(grok);
+    if (fast === null) {
+      // Messages that repeat word for word take their outcome from a memo (grok-memo.ts).
+      const memo = new GrokMemo(grok);
+      return (evt, ctx) => {
+        const v = evt.Parsed.get(key);
+        const text = v === undefined ? '' : v;
+        const pf = prefiltered(ctx.rt.hint, site);
+        if (pf === 0 || !memo.matchInto(text, evt.Parsed, pf === 1)) return 0;
+        statics(evt, ctx.env, ctx.rt);
+        return v === undefined ? 2 : 1;
+      };
+    }
     return (evt, ctx) => {
       const v = evt.Parsed.get(key);
       // A missing key fails the node, but the grok still runs, on "" (its statics too).
       const text = v === undefined ? '' : v;
-      if ((fast === null || !fast(text, evt.Parsed)) && !hintedMatch(grok, site, text, evt, ctx)) return 0;
+      if (!fast(text, evt.Parsed) && !hintedMatch(grok, site, text, evt, ctx)) return 0;
       statics(evt, ctx.env, ctx.rt);
       return v === undefined ? 2 : 1;
     };

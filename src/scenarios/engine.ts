@@ -166,6 +166,7 @@ export class BucketEngine {
   private out: OverflowResult[] = [];
   private readonly scratch: OverflowResult[] = [];
   private readonly oneEvent = new PreparedRoutes();
+  private readonly routeEnv: { evt: PEvent } = { evt: null as unknown as PEvent };
   // The batch being applied (beginBatch): next event, its first record, the records the
   // last table call poured [chunkStart, chunkEnd) and their outcomes.
   private batch: TableRecords | null = null;
@@ -254,10 +255,13 @@ export class BucketEngine {
   /** route() into a reusable PreparedRoutes (nothing pre-evaluated): no allocation per event. */
   routeInto(evt: PEvent, out: PreparedRoutes): PreparedRoutes {
     out.clear();
-    const env = { evt };
     this.memo?.reset();
     const cand = this.index.candidates(evt);
     const indices = cand ?? this.allIndices;
+    if (indices.length === 0) return out;
+    // One environment, re-pointed: filters and groupby read it during the call, none keeps it.
+    const env = this.routeEnv;
+    env.evt = evt;
     // An index loop: for-of allocated an iterator result per candidate here (not optimised away).
     for (let c = 0; c < indices.length; c++) {
       const i = indices[c]!;

@@ -6,7 +6,9 @@
  * A guard is taken from a filter only where skipping the filter cannot change anything:
  *  - `G`, `G && rest` (G evaluated first; `&&` short-circuits, so a false G means false with
  *    no error from `rest`), recursively on the left of `&&`;
- *  - `A || B` where A and B both have guards on the same field (the union of their values);
+ *  - `A || B` where A and B both have guards (the union of their values when they are on the
+ *    same field; on different fields, alternatives: the scenario is a candidate when the event
+ *    passes either, since both false means the filter is false with no error);
  *  - G itself is `F == 'lit'`, `'lit' == F` or `F in ['lit', ...]` with F one of
  *    evt.Meta/Parsed/Enriched.<key> or evt.Line.Labels.<key> (map[string]string: a missing
  *    key reads "", and a read cannot fail).
@@ -31,30 +33,54 @@ export interface Guard {
   readonly whole: boolean;
 }
 
-/** The guard of a filter, or null when it has none that can be used safely. */
+/**
+ * The guard of a filter when it is on one field, or null when it has none that can be used
+ * safely (or only alternatives on several fields: see guardAlternatives).
+ */
 export function extractGuard(source: string): Guard | null {
+  const g = guardAlternatives(source);
+  return g !== null && g.alts.length === 1 ? { ...g.alts[0]!, whole: g.whole } : null;
+}
+
+/** A filter's guard as alternatives, each on its own field: an event that passes none fails the filter. */
+export interface GuardAlternatives {
+  readonly alts: readonly RawGuard[];
+  /** The whole filter is its single alternative (a lone comparison). */
+  readonly whole: boolean;
+}
+
+/** The guard alternatives of a filter, or null when it has none that can be used safely. */
+export function guardAlternatives(source: string): GuardAlternatives | null {
   let ast: Node;
   try {
     ast = parse(source);
   } catch {
     return null;
   }
-  const g = guardOf(ast);
-  return g ? { ...g, whole: isGuard(ast) } : null;
+  const alts = guardOf(ast);
+  return alts ? { alts, whole: alts.length === 1 && isGuard(ast) } : null;
 }
 
-type RawGuard = Omit<Guard, 'whole'>;
+export type RawGuard = Omit<Guard, 'whole'>;
 
-function guardOf(n: Node): RawGuard | null {
+/** Alternatives, one per field (values merged): the filter is false unless the event passes one. */
+function guardOf(n: Node): RawGuard[] | null {
   if (n.kind !== 'binary') return null;
   if (n.op === '&&' || n.op === 'and') return guardOf(n.left);
   if (n.op === '||' || n.op === 'or') {
     const a = guardOf(n.left);
     const b = guardOf(n.right);
-    if (!a || !b || a.map !== b.map || a.key !== b.key) return null;
-    return { map: a.map, key: a.key, values: new Set([...a.values, ...b.values]) };
+    if (!a || !b) return null;
+    const out = a.map((g) => ({ map: g.map, key: g.key, values: new Set(g.values) }));
+    for (const g of b) {
+      const same = out.find((x) => x.map === g.map && x.key === g.key);
+      if (same) for (const v of g.values) same.values.add(v);
+      else out.push({ map: g.map, key: g.key, values: new Set(g.values) });
+    }
+    return out;
   }
-  return comparison(n);
+  const c = comparison(n);
+  return c ? [c] : null;
 }
 
 function isGuard(n: Node): boolean {
@@ -103,8 +129,8 @@ interface IndexedField {
 
 export class RouteIndex {
   private readonly fields: IndexedField[];
-  /** Per scenario: its guard's field number and accepted codes, or null (unguarded). */
-  private readonly accept: ({ field: number; codes: Set<number> } | null)[];
+  /** Per scenario: its guard alternatives' field numbers and accepted codes, or null (unguarded). */
+  private readonly accept: ({ field: number; codes: Set<number> }[] | null)[];
   private readonly combos: number;
   /** candidates per combined code, built on first use. */
   private readonly cache: (readonly number[] | undefined)[] | Map<number, readonly number[]>;
@@ -112,12 +138,11 @@ export class RouteIndex {
   /** Scenarios whose filter is exactly their guard (no need to run it once the guard passed). */
   readonly whole: readonly boolean[];
 
-  constructor(guards: readonly (Guard | null)[]) {
+  constructor(guards: readonly (GuardAlternatives | null)[]) {
     const byField = new Map<string, number>();
     const found: { map: GuardMap; key: string }[] = [];
     const values: Set<string>[] = [];
-    for (const g of guards) {
-      if (!g) continue;
+    for (const g of guards.flatMap((x) => x?.alts ?? [])) {
       const id = `${g.map}\0${g.key}`;
       let f = byField.get(id);
       if (f === undefined) {
@@ -146,11 +171,16 @@ export class RouteIndex {
     this.combos = stride;
     this.accept = guards.map((g) => {
       if (!g) return null;
-      const field = renumber[byField.get(`${g.map}\0${g.key}`)!];
-      if (field === null || field === undefined) return null;
-      const codes = new Set<number>();
-      for (const v of g.values) codes.add(this.fields[field]!.codes.get(v)!);
-      return { field, codes };
+      const out: { field: number; codes: Set<number> }[] = [];
+      for (const a of g.alts) {
+        const field = renumber[byField.get(`${a.map}\0${a.key}`)!];
+        // One alternative not indexed: the scenario cannot be left out on the others.
+        if (field === null || field === undefined) return null;
+        const codes = new Set<number>();
+        for (const v of a.values) codes.add(this.fields[field]!.codes.get(v)!);
+        out.push({ field, codes });
+      }
+      return out;
     });
     this.whole = guards.map((g, i) => g?.whole === true && this.accept[i] !== null);
     this.all = guards.map((_, i) => i);
@@ -159,7 +189,7 @@ export class RouteIndex {
 
   /** Scenario filters compiled from their source text. */
   static fromFilters(sources: readonly string[]): RouteIndex {
-    return new RouteIndex(sources.map(extractGuard));
+    return new RouteIndex(sources.map(guardAlternatives));
   }
 
   /** Scenarios that have a guard (for reports and tests). */
@@ -202,8 +232,8 @@ export class RouteIndex {
   private build(combo: number): readonly number[] {
     const code = this.fields.map((f) => Math.floor(combo / f.stride) % (f.codes.size + 1));
     const out: number[] = [];
-    this.accept.forEach((a, i) => {
-      if (a === null || (code[a.field] !== 0 && a.codes.has(code[a.field]!))) out.push(i);
+    this.accept.forEach((alts, i) => {
+      if (alts === null || alts.some((a) => code[a.field] !== 0 && a.codes.has(code[a.field]!))) out.push(i);
     });
     return Object.freeze(out);
   }
