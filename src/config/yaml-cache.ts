@@ -15,12 +15,11 @@
  * Directory: <cache dir>/yaml-*, the cache dir as for compiled groks (core/cache-dir.ts).
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { threadId } from 'node:worker_threads';
-import { defaultCacheDir } from '../core/cache-dir.js';
+import { defaultCacheDir, pruneCacheDirs, writeCacheFile } from '../core/cache-dir.js';
 
 /** Bump when an entry's format or meaning changes (the fingerprint catches code changes). */
 export const YAML_CACHE_VERSION = 1;
@@ -57,21 +56,16 @@ export class YamlDiskCache {
 
   write(key: string, entry: unknown): void {
     if (this.disabled) return;
-    const path = this.pathOf(key);
-    const tmp = `${path}.${process.pid}-${threadId}.tmp`;
     try {
-      mkdirSync(this.dir, { recursive: true });
-      writeFileSync(tmp, JSON.stringify(entry));
-      renameSync(tmp, path);
+      writeCacheFile(this.dir, this.pathOf(key), JSON.stringify(entry));
       this.stats.writes++;
       if (!this.pruned) {
         this.pruned = true;
-        prune(dirname(this.dir), this.dir);
+        pruneCacheDirs(dirname(this.dir), 'yaml-v', this.dir, KEEP);
       }
     } catch {
       // Not writable: parse at every start, as without a cache.
       this.disabled = true;
-      try { unlinkSync(tmp); } catch { /* never written */ }
     }
   }
 
@@ -93,22 +87,6 @@ function converterFingerprint(): string {
     hash.update('unreadable'); // bundled or moved: the version constant alone then
   }
   return hash.digest('hex').slice(0, 12);
-}
-
-/** Best effort: keeps the KEEP newest yaml-* directories. */
-function prune(root: string, current: string): void {
-  try {
-    const dirs: { path: string; mtime: number }[] = [];
-    for (const name of readdirSync(root)) {
-      if (!name.startsWith('yaml-v')) continue;
-      const p = join(root, name);
-      if (p !== current) dirs.push({ path: p, mtime: statSync(p).mtimeMs });
-    }
-    dirs.sort((a, b) => b.mtime - a.mtime);
-    for (const old of dirs.slice(KEEP - 1)) rmSync(old.path, { recursive: true, force: true });
-  } catch {
-    // another process pruning at the same time: nothing to do
-  }
 }
 
 let shared: YamlDiskCache | null | undefined;

@@ -16,11 +16,11 @@
  * Directory: <cache dir>/grok-*, the cache dir as for the ASN table (core/cache-dir.ts).
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, threadId } from 'node:worker_threads';
-import { defaultCacheDir } from '../core/cache-dir.js';
+import { defaultCacheDir, pruneCacheDirs, writeCacheFile } from '../core/cache-dir.js';
 
 /** Bump when the compiled data's format or meaning changes (the module fingerprint catches the rest). */
 export const GROK_COMPILER_VERSION = 1;
@@ -78,15 +78,10 @@ export class GrokDiskCache {
 
   write(key: string, pattern: string, data: CompiledGrokData): void {
     if (this.disabled) return;
-    const path = this.pathOf(key);
-    const tmp = `${path}.${process.pid}.${threadId}.${Math.random().toString(36).slice(2)}.tmp`;
     try {
-      mkdirSync(this.dir, { recursive: true });
-      writeFileSync(tmp, JSON.stringify({ v: GROK_COMPILER_VERSION, key, pattern, ...data }), { mode: 0o644 });
-      renameSync(tmp, path);
+      writeCacheFile(this.dir, this.pathOf(key), JSON.stringify({ v: GROK_COMPILER_VERSION, key, pattern, ...data }));
       this.stats.writes++;
     } catch (e) {
-      try { unlinkSync(tmp); } catch { /* never created */ }
       this.disabled = true;
       if (isMainThread || threadId === 1) {
         this.warn(`cannot write the compiled grok cache in ${this.dir} (${(e as Error).message}); ` +
@@ -96,7 +91,7 @@ export class GrokDiskCache {
     }
     if (!this.pruned) {
       this.pruned = true;
-      prune(dirname(this.dir), this.dir);
+      pruneCacheDirs(dirname(this.dir), 'grok-v', this.dir, KEEP);
     }
   }
 
@@ -169,22 +164,6 @@ function compilerFingerprint(): string {
     hash.update('unreadable'); // bundled or moved: the version constant alone then
   }
   return (fingerprint = hash.digest('hex').slice(0, 12));
-}
-
-/** Best effort: keeps the KEEP newest grok-* directories. */
-function prune(root: string, current: string): void {
-  try {
-    const dirs: { path: string; mtime: number }[] = [];
-    for (const name of readdirSync(root)) {
-      if (!name.startsWith('grok-v')) continue;
-      const p = join(root, name);
-      if (p !== current) dirs.push({ path: p, mtime: statSync(p).mtimeMs });
-    }
-    dirs.sort((a, b) => b.mtime - a.mtime);
-    for (const old of dirs.slice(KEEP - 1)) rmSync(old.path, { recursive: true, force: true });
-  } catch {
-    // another process pruning at the same time: nothing to do
-  }
 }
 
 let shared: GrokDiskCache | null | undefined;
