@@ -216,9 +216,32 @@ function twoDigits(s: string, p: number): number {
 }
 
 
+/** V8's shortest sliced string (SlicedString::kMinLength): shorter substrings are copies. */
+const SLICE_MIN = 13;
+
 function makeReader(semantics: readonly string[], ipv6: RegExp): AccessReader {
   const at = Int32Array.from(semantics, (s) => FIELDS.indexOf(s as (typeof FIELDS)[number]));
   const vals: string[] = FIELDS.map(() => '');
+  /** Per field, its last short value (see `short`). */
+  const last: string[] = FIELDS.map(() => '');
+
+  /**
+   * s[a, b) for field `f`, as the string the field had before when the text is the same.
+   * A value shorter than V8's shortest slice (13) is a fresh copy each time (24-32 bytes),
+   * and a verb, version or status mostly repeats from one line to the next. Longer values
+   * are plain slices, not kept: a kept slice would hold its batch's whole text.
+   */
+  const short = (f: number, s: string, a: number, b: number): string => {
+    const n = b - a;
+    if (n >= SLICE_MIN) return s.slice(a, b);
+    const v = last[f]!;
+    if (v.length === n) {
+      let i = 0;
+      while (i < n && v.charCodeAt(i) === s.charCodeAt(a + i)) i++;
+      if (i === n) return v;
+    }
+    return (last[f] = s.slice(a, b));
+  };
 
   /** IP over [a, b): the grok's IPV4, or a whole IPV6 match without a zone; false = unsure or not. */
   const isIp = (s: string, a: number, b: number): boolean =>
@@ -294,9 +317,9 @@ function makeReader(semantics: readonly string[], ipv6: RegExp): AccessReader {
             if (v1 > 0 && s.charCodeAt(v1) === 34) {
               end = afterRequest(s, (cq = v1));
               if (end < 0) return false; // the regex would go on backtracking: let it
-              verb = s.slice(q0, m);
+              verb = short(4, s, q0, m);
               request = s.slice(r0, r1);
-              version = s.slice(r1 + 6, v1);
+              version = short(6, s, r1 + 6, v1);
             }
           }
           // Else a shorter TARGET followed by '"' and " STATUS": only possible when the
@@ -304,7 +327,7 @@ function makeReader(semantics: readonly string[], ipv6: RegExp): AccessReader {
           if (end < 0 && r1 - r0 >= 2 && s.charCodeAt(r1 - 1) === 34) {
             end = afterRequest(s, (cq = r1 - 1));
             if (end < 0) return false;
-            verb = s.slice(q0, m);
+            verb = short(4, s, q0, m);
             request = s.slice(r0, r1 - 1);
           }
         }
@@ -355,14 +378,14 @@ function makeReader(semantics: readonly string[], ipv6: RegExp): AccessReader {
     }
 
     vals[0] = vhostEnd < 0 ? '' : s.slice(0, vhostEnd);
-    vals[1] = s.slice(a0, a1);
-    vals[2] = s.slice(u0, u1);
+    vals[1] = short(1, s, a0, a1);
+    vals[2] = short(2, s, u0, u1);
     vals[3] = s.slice(d0, d0 + 26);
     vals[4] = verb;
     vals[5] = request;
     vals[6] = version;
     vals[7] = raw;
-    vals[8] = s.slice(cq + 2, cq + 5);
+    vals[8] = short(8, s, cq + 2, cq + 5);
     vals[9] = s.slice(cq + 6, end);
     vals[10] = referer;
     vals[11] = agent;

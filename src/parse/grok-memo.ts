@@ -14,7 +14,6 @@
  * written, as for a failed match.
  */
 import type { Grok } from '../grok/compile.js';
-import { detach } from './enrichers/geo-memo.js';
 
 /** Lookups per window; below MIN_HITS hits in one, the memo pauses. */
 const WINDOW = 1024;
@@ -25,6 +24,15 @@ const PAUSE = 32 * WINDOW;
 const MAX_ENTRIES = 512;
 /** Longer texts are never stored (their copy and hash cost more than a short regex run). */
 const MAX_TEXT = 512;
+
+/**
+ * A copy of `s` that holds no other text: V8 keeps a substring of 13 characters or more as
+ * a view on its whole parent (here a batch of lines). Flattening a concatenation copies the
+ * characters once (split('').join('') also built an array of one string per character).
+ */
+function detach(s: string): string {
+  return s.length < 13 ? s : (' ' + s).slice(1);
+}
 
 export class GrokMemo {
   /** text → the semantics' values after a match, or null (no match). */

@@ -147,6 +147,10 @@ function makeReader(semantics: readonly string[]): HeaderReader {
   const vals: string[] = ['', '', '', '', '', ''];
   let lastHost = '';
   let lastProg = '';
+  // Also per line, often the previous line's: the timestamp (same second) and the pid (a
+  // session's lines follow each other). A pid is a copy (short), the timestamp a slice.
+  let lastTs = '';
+  let lastPid = '';
   return (line, rec, hint, out) => {
     const r = hint.sbase;
     const kind = rec[r + SL_KIND]!;
@@ -185,13 +189,13 @@ function makeReader(semantics: readonly string[]): HeaderReader {
       q = d0;
       while (isDigit(b[q]!)) q++;
       if (q === d0 || b[q] !== 93) return false;
-      pid = line.slice(d0 - o, q - o);
+      pid = lastPid = sliceOrLast(line, d0 - o, q - o, lastPid);
       q++;
     }
     if (b[q] !== 58) return false;
     q++;
     if (b[q] === 32) q++;
-    const ts = line.slice(p - o, tsEnd - o);
+    const ts = (lastTs = sliceOrLast(line, p - o, tsEnd - o, lastTs));
     vals[0] = iso ? '' : ts;
     vals[1] = iso ? ts : '';
     vals[2] = lastHost = sliceOrLast(line, h0 - o, h1 - o, lastHost);
