@@ -3,7 +3,8 @@
  * with the pour records the workers send back (PourBatch.read, apply: pours, overflows,
  * alerts) and the alerts' way to the store (SinkQueue: profiles, LMDB writes, mapped-page
  * release), exactly as runReplay sequences them, minus reading the file and feeding the pool.
- * The records are made once per (file, lines, batch) by the worker code path in-process and
+ * The records are made once per (file, lines, batch) by the worker code path in-process (statics
+ * deferral on, as in parse-worker.ts: since session 9 h5 it changes the records) and
  * cached on disk, so A/B runs of the main side start from the same bytes (a cache written by
  * another record format fails PourBatch.read's magic check: delete it).
  *
@@ -28,6 +29,8 @@ import { tmpdir } from 'node:os';
 import { DetectionEngine } from '../../src/pipeline/engine.js';
 import { PourBatch, PourRecordWriter } from '../../src/pipeline/pour-records.js';
 import { fieldNeeds } from '../../src/pipeline/field-needs.js';
+import { planDeferral, planTails, runDeferred } from '../../src/parse/deferred.js';
+import { enableDeferral } from '../../src/parse/stages.js';
 import { PreparedRoutes } from '../../src/scenarios/engine.js';
 import { ExpectMode } from '../../src/core/event.js';
 import { Store } from '../../src/decisions/store.js';
@@ -100,6 +103,9 @@ export function threadCpuMs(): number {
 /** Pour-record buffers of `file` as a pool worker would send them (batches of about `batchBytes` of input). */
 async function makeRecords(file: string, type: string, lines: number, batchBytes: number): Promise<Uint8Array[]> {
   const worker = await DetectionEngine.create({ mode: 'replay', warn: () => {} });
+  // As parse-worker.ts: statics only routed events need run after routing (geoip-enrich as blocks).
+  const set = worker.rules.parsers.set;
+  enableDeferral(set, planDeferral(set, worker.scenarios, worker.rules.postoverflows.set), planTails(set, worker.scenarios, worker.rules.postoverflows.set));
   const writer = new PourRecordWriter(fieldNeeds(worker.scenarios, worker.rules.postoverflows.set), worker.scenarios);
   const labels = new Map([['type', type]]);
   const all = readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').slice(0, lines);
@@ -116,7 +122,9 @@ async function makeRecords(file: string, type: string, lines: number, batchBytes
     bytes += line.length + 1;
     if (evt) {
       parsed++;
-      writer.add(evt, worker.buckets.routeInto(evt, routes));
+      const r = worker.buckets.routeInto(evt, routes);
+      if (r.count > 0) runDeferred(evt);
+      writer.add(evt, r);
     }
     if (bytes >= batchBytes) flush();
   }

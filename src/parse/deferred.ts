@@ -27,6 +27,10 @@
  * `planTails` does the same for the last children of a node whose result cannot depend on
  * them (http-logs' request splits): see there.
  *
+ * A deferred node whose outcome is a function of its enricher answers alone (`blockable`:
+ * geoip-enrich) runs as one block (statics.ts markBlockStatics): its entries, computed once per
+ * distinct answer set, travel to the main thread as a reference (enrichers/statics-block.ts).
+ *
  * At run time (a single thread's module state: one event is parsed at a time), a deferred
  * node's statics are queued instead of run; `runDeferred` runs the queue in order for the
  * event just parsed; `parseEvent` empties it for every new event.
@@ -38,6 +42,8 @@ import type { FieldRead } from '../expr/pure-inputs.js';
 import { alwaysScalar, alwaysString, fieldReads } from '../expr/field-reads.js';
 import type { ParserNode, ParserSet, Static } from './types.js';
 import type { ParseRuntime } from './runtime.js';
+import { markBlockStatics } from './statics.js';
+import { dropBlock, ENRICHER_KEYS } from './enrichers/statics-block.js';
 
 type Statics = (evt: PEvent, env: { evt: PEvent }, rt: ParseRuntime) => void;
 
@@ -84,13 +90,19 @@ function nodeReads(n: ParserNode, out: FieldSet): boolean {
   return n.children.every((c) => nodeReads(c, out));
 }
 
-function addStaticWrite(s: Static, out: FieldSet): void {
+/** `byKeys`: an enricher of ENRICHER_KEYS writes those keys (else: any key of Enriched). */
+function addStaticWrite(s: Static, out: FieldSet, byKeys = false): void {
   switch (s.kind) {
     case 'meta': out.add(`Meta\0${s.key}`); break;
     case 'parsed': out.add(`Parsed\0${s.key}`); break;
     case 'enriched': out.add(`Enriched\0${s.key}`); break;
     // Enricher results are merged whole into Enriched, whatever keys they have.
-    case 'method': out.add(`Enriched\0${ANY}`); break;
+    case 'method': {
+      const keys = byKeys ? ENRICHER_KEYS.get(s.key) : undefined;
+      if (keys === undefined) out.add(`Enriched\0${ANY}`);
+      else for (const k of keys) out.add(`Enriched\0${k}`);
+      break;
+    }
     case 'target': {
       const path = s.key.startsWith('evt.') ? s.key.slice(4) : s.key;
       const head = path.split('.')[0]!;
@@ -102,18 +114,18 @@ function addStaticWrite(s: Static, out: FieldSet): void {
 }
 
 /** Every field a node and its children may write (grok captures: any Parsed key). */
-function nodeWrites(n: ParserNode, out: FieldSet): void {
+function nodeWrites(n: ParserNode, out: FieldSet, byKeys = false): void {
   if (n.grok) {
     out.add(`Parsed\0${ANY}`);
-    for (const s of n.grok.statics) addStaticWrite(s, out);
+    for (const s of n.grok.statics) addStaticWrite(s, out, byKeys);
   }
-  for (const s of n.statics) addStaticWrite(s, out);
+  for (const s of n.statics) addStaticWrite(s, out, byKeys);
   if (n.whitelist) {
     out.add('f\0Whitelisted');
     out.add('f\0WhitelistReason');
   }
   if (n.nextStage) out.add('f\0Stage');
-  n.children.forEach((c) => nodeWrites(c, out));
+  n.children.forEach((c) => nodeWrites(c, out, byKeys));
 }
 
 /** Whether two field sets share a field (a map's `*` meets every key of that map). */
@@ -164,9 +176,59 @@ export function planDeferral(set: ParserSet, scenarios: readonly ScenarioSpec[],
       const later = laterFields(stages, si, ni);
       if (later === null || !independent(own.reads, own.writes, routeReads, later)) continue;
       out.push(nodes[ni]!);
+      if (blockable(nodes[ni]!, stages, scenarios)) blockPlanned.add(nodes[ni]!);
     }
   }
   return out;
+}
+
+/** Deferred nodes whose statics may run as one block (markDeferred applies it). */
+const blockPlanned = new WeakSet<ParserNode>();
+
+/**
+ * Whether a deferred node's statics may run as a block (statics.ts markBlockStatics,
+ * enrichers/statics-block.ts): the event then holds a reference to its entries, which only
+ * the pour-record writer expands. Its statics are enricher methods of known keys and
+ * Meta / Enriched statics reading only Meta / Enriched keys; no other node writes a key it
+ * reads (enricher inputs aside) or writes, so all those keys are absent when it runs and its
+ * entries are appended, a function of the enricher answers; the inputs read none of its own
+ * writes; and `distinct` / `cancel_on`, which the worker evaluates after routing, read none of
+ * its writes (other worker reads after routing are later nodes: planDeferral checked them).
+ */
+function blockable(n: ParserNode, stages: readonly (readonly ParserNode[])[], scenarios: readonly ScenarioSpec[]): boolean {
+  const own: FieldSet = new Set();
+  const inputs: FieldSet = new Set();
+  const reads: FieldSet = new Set();
+  let methods = 0;
+  for (const s of n.statics) {
+    if (s.kind === 'method') {
+      // Pure methods only: their answers are shared maps that never change (keyed by identity).
+      if (!DEFERRABLE_METHODS.has(s.key) || !ENRICHER_KEYS.has(s.key) || !addStaticReads(s, inputs)) return false;
+      addStaticWrite(s, own, true);
+      methods++;
+    } else if (s.kind === 'meta' || s.kind === 'enriched') {
+      addStaticWrite(s, own);
+      if (s.expr !== null) {
+        const r = fieldReads(s.expr.source);
+        if (r === null) return false;
+        for (const x of r) {
+          if (x.kind !== 'map' || (x.map !== 'Meta' && x.map !== 'Enriched')) return false;
+          reads.add(readKey(x));
+        }
+      }
+    } else {
+      return false;
+    }
+  }
+  if (methods === 0 || overlaps(inputs, own)) return false;
+  const others: FieldSet = new Set();
+  for (const nodes of stages) for (const m of nodes) if (m !== n) nodeWrites(m, others, true);
+  if (overlaps(own, others) || overlaps(reads, others)) return false;
+  const worker: FieldSet = new Set();
+  for (const s of scenarios) {
+    if (!addExprReads(s.distinct, worker) || !addExprReads(s.cancelOn, worker)) return false;
+  }
+  return !overlaps(own, worker);
 }
 
 /**
@@ -304,7 +366,10 @@ const deferredNodes = new WeakSet<ParserNode>();
 
 /** Marks nodes as deferred (their compiled runners must be built afterwards: stages.enableDeferral). */
 export function markDeferred(nodes: readonly ParserNode[]): void {
-  for (const n of nodes) deferredNodes.add(n);
+  for (const n of nodes) {
+    deferredNodes.add(n);
+    if (blockPlanned.has(n)) markBlockStatics(n.statics);
+  }
 }
 
 export function isDeferred(node: ParserNode): boolean {
@@ -339,6 +404,7 @@ export function deferStatics(run: Statics, env: { evt: PEvent }, rt: ParseRuntim
 /** A new event is being parsed: what was queued for the previous one is dropped. */
 export function resetDeferred(): void {
   count = 0;
+  dropBlock();
 }
 
 /** Runs the statics queued while `evt` (the event just parsed) went through the stages. */

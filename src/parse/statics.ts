@@ -6,7 +6,7 @@
  * its target kind and on literal vs expression, so the per-event code neither switches on
  * the kind nor re-checks what load time already knows (a literal "" writes nothing).
  */
-import { internKey, type PEvent } from '../core/event.js';
+import { internKey, PEvent } from '../core/event.js';
 import { runErrorMessage, type MapRead } from '../expr/index.js';
 import type { Static } from './types.js';
 import { parse } from '../expr/parser.js';
@@ -14,6 +14,7 @@ import { pureInputs, QUIET_CALLS } from '../expr/pure-inputs.js';
 import { EVT_STRING_FIELDS, LINE_STRING_FIELDS, evtPath, type EvtStringField, type LineStringField } from '../expr/evt-field.js';
 import type { ParseRuntime } from './runtime.js';
 import { compileStringExpr } from '../expr/string-fast.js';
+import { placeBlock, StaticsBlock } from './enrichers/statics-block.js';
 
 /** evaluate()'s answer when the expression threw (the error is already counted and reported). */
 const FAILED: unique symbol = Symbol('static failed');
@@ -217,10 +218,9 @@ function stringStatic(source: string, s: Static, write: Writer, keepEmpty: boole
 }
 
 /** One static as a closure; null when it can never write anything (a literal ""). */
-function compileStatic(s: Static): StaticsRunner | null {
+function compileStatic(s: Static, write: Writer = writerFor(s)): StaticsRunner | null {
   // ParseDate runs even on "" (it then yields its fallback); every other static skips "".
   const keepEmpty = s.kind === 'method' && s.key === 'ParseDate';
-  const write = writerFor(s);
   if (s.value !== null) {
     const value = s.value;
     if (value === '' && !keepEmpty) return null;
@@ -316,9 +316,112 @@ function memoInputs(source: string): [EntryRead, EntryRead?] | null {
 
 const NOTHING: StaticsRunner = () => {};
 
+/** Static lists compiled as one block (deferred.ts proved them eligible). */
+const blockLists = new WeakSet<readonly Static[]>();
+
+/**
+ * Compiles `statics` as a block from now on (enrichers/statics-block.ts): deferred.ts has
+ * proved that its enricher inputs read none of its writes, that its other statics read only
+ * Meta / Enriched keys that no other node writes (so, before it runs, every key it reads or
+ * writes is absent from the event), and that nothing in the worker reads its writes.
+ */
+export function markBlockStatics(statics: readonly Static[]): void {
+  blockLists.add(statics);
+}
+
+/** Most distinct answer sets a block runner keeps (then it starts over, as the GeoIP memo does). */
+const MAX_BLOCKS = 2048;
+const NO_ANSWER = {};
+
+/**
+ * A block runner: per event, the enricher methods alone run on the event (their answers are
+ * shared memo maps); the statics' joint outcome for that answer set is computed once, on a
+ * scratch event with empty maps (the same outcome as on the event, as the keys involved are
+ * absent there), and placed as one reference (placeBlock).
+ */
+function compileBlock(statics: readonly Static[]): StaticsRunner {
+  const answers: (Map<string, string> | null)[] = [];
+  const methodSteps: StaticsRunner[] = [];
+  /** Per static: its answer slot (method) or -1. */
+  const slotOf: number[] = [];
+  const steps = statics.map((s) => {
+    if (s.kind !== 'method') {
+      slotOf.push(-1);
+      return compileStatic(s);
+    }
+    const slot = answers.length;
+    answers.push(null);
+    slotOf.push(slot);
+    const key = internKey(s.key);
+    const step = compileStatic(s, (evt, value, rt) => {
+      const fn = rt.enrichers.get(key);
+      answers[slot] = fn ? fn(value, evt) : null;
+    });
+    if (step !== null) methodSteps.push(step);
+    return null;
+  });
+  const n = answers.length;
+  const lastAnswers: (Map<string, string> | null | undefined)[] = answers.map(() => undefined);
+  let last: StaticsBlock | null = null;
+  let byAnswers = new Map<object, unknown>();
+  let count = 0;
+
+  const build = (line: PEvent['Line'], rt: ParseRuntime): StaticsBlock => {
+    const scratch = new PEvent(line);
+    const env = { evt: scratch };
+    for (let i = 0; i < steps.length; i++) {
+      const slot = slotOf[i]!;
+      if (slot >= 0) {
+        const a = answers[slot];
+        if (a) a.forEach((v, k) => scratch.Enriched.set(k, v));
+      } else {
+        steps[i]?.(scratch, env, rt);
+      }
+    }
+    const flat = (m: Map<string, string>): string[] => {
+      const out: string[] = [];
+      m.forEach((v, k) => out.push(k, v));
+      return out;
+    };
+    return new StaticsBlock(flat(scratch.Meta), flat(scratch.Enriched));
+  };
+
+  return (evt, env, rt) => {
+    for (let k = 0; k < n; k++) answers[k] = null;
+    for (let k = 0; k < methodSteps.length; k++) methodSteps[k]!(evt, env, rt);
+    let same = last !== null;
+    for (let k = 0; same && k < n; k++) same = answers[k] === lastAnswers[k];
+    if (!same) {
+      // Answer maps are shared by content (geo-memo.ts): their identities key the block.
+      let m = byAnswers;
+      for (let k = 0; k < n - 1; k++) {
+        const a = answers[k] ?? NO_ANSWER;
+        let next = m.get(a) as Map<object, unknown> | undefined;
+        if (next === undefined) m.set(a, (next = new Map()));
+        m = next;
+      }
+      const a = answers[n - 1] ?? NO_ANSWER;
+      let block = m.get(a) as StaticsBlock | undefined;
+      if (block === undefined) {
+        block = build(evt.Line, rt);
+        if (++count > MAX_BLOCKS) {
+          byAnswers = new Map();
+          count = 0;
+        } else {
+          m.set(a, block);
+        }
+      }
+      last = block;
+      for (let k = 0; k < n; k++) lastAnswers[k] = answers[k];
+    }
+    placeBlock(evt, last!);
+  };
+}
+
 /** Compiles a static list, in order (later statics see what earlier ones wrote). */
 export function compileStatics(statics: readonly Static[]): StaticsRunner {
-  const steps = statics.map(compileStatic).filter((f): f is StaticsRunner => f !== null);
+  if (blockLists.has(statics) && statics.some((s) => s.kind === 'method')) return compileBlock(statics);
+  const steps = statics.map((s) => compileStatic(s)).filter((f): f is StaticsRunner => f !== null);
   switch (steps.length) {
     case 0: return NOTHING;
     case 1: return steps[0]!;

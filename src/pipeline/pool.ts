@@ -10,7 +10,7 @@ import { Piscina } from 'piscina';
 import type { Worker } from 'node:worker_threads';
 import type { Batch } from './batcher.js';
 import type { ParseTask, ParseWorkerData } from '../workers/parse-worker.js';
-import { PourBatch } from './pour-records.js';
+import { forgetBlocks, PourBatch } from './pour-records.js';
 import type { StringMap } from '../core/event.js';
 import { exportGeo, openGeoSources, type SharedGeo } from '../parse/enrichers/geoip.js';
 import { packRuleDocs } from '../config/rule-docs.js';
@@ -87,6 +87,8 @@ export class ParsePool {
   readonly workers: number;
   readonly maxInFlight: number;
   private readonly piscina: Piscina<ParseTask, Uint8Array>;
+  /** Pour-record writers (workers) whose batches this pool read: their blocks are dropped at close. */
+  private readonly writers = new Set<number>();
   /**
    * Settles once every worker thread has started running JavaScript (its isolate and heap are
    * set up; young-gen.ts needs that moment) or has failed to start: never rejects (a failed
@@ -154,14 +156,21 @@ export class ParsePool {
       p.catch(() => {});
       pending.push(p);
     };
+    const read = async (): Promise<PourBatch> => {
+      const batch = PourBatch.read(await pending.shift()!);
+      this.writers.add(batch.writer);
+      return batch;
+    };
     for await (const b of batches) {
       submit(b);
-      while (pending.length >= this.maxInFlight) yield PourBatch.read(await pending.shift()!);
+      while (pending.length >= this.maxInFlight) yield await read();
     }
-    while (pending.length > 0) yield PourBatch.read(await pending.shift()!);
+    while (pending.length > 0) yield await read();
   }
 
   async close(): Promise<void> {
     await this.piscina.close({ force: true });
+    forgetBlocks(this.writers);
+    this.writers.clear();
   }
 }

@@ -22,7 +22,8 @@
  *
  * Wire format: one movable buffer (native byte order: both ends are threads of one process)
  *
- *   Int32 header [MAGIC, flags, lines, parsed, unparsed, whitelisted, dropped, events, nInts, nFloats, stringBytes, nRecords]
+ *   Int32 header [MAGIC, flags, lines, parsed, unparsed, whitelisted, dropped, events, nInts, nFloats, stringBytes, nRecords,
+ *                 writer, blockEpoch]
  *   Float64 column (nFloats)  |  Int32 column (nInts)
  *   if flags & TABLE: Int32 per event (its records, -1 no clock), padded to 8 bytes  |  nRecords × BK_IN_BYTES table records
  *   msgpack array of the batch's strings
@@ -33,12 +34,25 @@
  *     per route: scenario, keyId, distinct (-1 none/failed, -3 not evaluated, else id),
  *                cancel (-1 false, -2 true, -3 not evaluated, else error message id)
  *     if nRoutes > 0: marshaledTimeId, strTimeId, strTimeFormatId, stageId, rawId,
+ *       block (-1 none; b >= 0 the writer's block b; -2 a new block: b, nMeta, (k, v) ids...,
+ *         nEnriched, (k, v) ids...), and unless -1: metaAt, enrichedAt (where its entries go;
+ *         enrichedAt -1: in SOURCE_ENRICHED_KEYS order),
  *       nMeta, (k, v) ids..., nEnriched, (k, v) ids..., nParsed, (k, v) ids...
  *       and Line.Time, Time (ms; NaN = null) in the Float64 column.
+ *
+ * A block is a deferred node's entries shared by many events (geoip-enrich's answers for one
+ * source: parse/enrichers/statics-block.ts): a writer sends each block once (a batch holds
+ * only ~2-4 events per block), the main thread keeps the blocks per writer (`writer`: its
+ * random id) and expands one only when an event's maps are read (PooledEvent). This relies
+ * on a writer's batches being read in the order it wrote them (the pool yields them in
+ * order; a batch read out of order or twice reads blocks already known, never unknown ones
+ * as long as the first is read first). When a writer has sent MAX_WIRE_BLOCKS blocks it
+ * starts over with a new `blockEpoch`, and the reader drops that writer's blocks.
  *
  * Src, labels and the expect mode are per batch and known to the main thread.
  */
 import { Packr } from 'msgpackr';
+import { threadId } from 'node:worker_threads';
 import { PEvent, type Line, type StringMap } from '../core/event.js';
 import type { GoTime } from '../core/gotime.js';
 import type { ScenarioSpec } from '../config/scenario.js';
@@ -46,7 +60,8 @@ import { cancelOf, distinctOf, PreparedRoutes, replayClock, type TableRecords } 
 import { BK, DISTINCT_SEED, hashKey128 } from '../bindings/buckets-core.js';
 import type { LapiAlert } from '../scenarios/overflow.js';
 import { ALL_FIELDS, SOURCE_ENRICHED_KEYS, type FieldNeeds } from './field-needs.js';
-import { PooledEvent } from './pooled-event.js';
+import { blockEntries, PooledEvent, type BlockRef } from './pooled-event.js';
+import { acceptBlocks, blockEnrichedAt, blockMetaAt, blockOf, type StaticsBlock } from '../parse/enrichers/statics-block.js';
 
 export interface LineCounts {
   lines: number;
@@ -56,9 +71,17 @@ export interface LineCounts {
   dropped: number;
 }
 
-const MAGIC = 0x50520004;
-const HEADER_INTS = 12;
-// 48 bytes: the Float64 column that follows is 8-aligned.
+const MAGIC = 0x50520005;
+/** Block field: a new block's entries follow. */
+const NEW_BLOCK = -2;
+/** Writers made in this thread (part of a writer's wire id). */
+let writersInThread = 0;
+/** Numbers writers' block epochs within a thread (StaticsBlock.gen): a block is sent once per epoch. */
+let nextGen = 0;
+/** Blocks a writer sends before it starts over (the reader keeps them until then: ~1 KB each). */
+const MAX_WIRE_BLOCKS = 4096;
+const HEADER_INTS = 14;
+// 56 bytes: the Float64 column that follows is 8-aligned.
 const HEADER_BYTES = HEADER_INTS * 4;
 /** Header flag: events may be rebuilt as PooledEvents (no expression reaches a whole event). */
 const LAZY = 1;
@@ -156,8 +179,20 @@ export class PourRecordWriter {
     this.int(this.byKey.id(kid, v));
   };
 
+  /**
+   * This writer's id on the wire, its block epoch (StaticsBlock.gen: unique in the thread) and
+   * blocks sent in it. The id is the thread's id and the writer's number in the thread: two
+   * live writers never share one (a random id could, and would mix their blocks up).
+   */
+  private readonly wid = ((threadId & 0xffff) * 0x8000) + (writersInThread++ & 0x7fff);
+  private gen = nextGen++;
+  private epoch = 0;
+  private nBlocks = 0;
+
   constructor(private readonly needs: FieldNeeds = ALL_FIELDS, private readonly scenarios: readonly ScenarioSpec[] | null = null) {
     this.table = scenarios !== null;
+    // Deferred nodes proved block-safe hand their entries over as blocks (this thread).
+    acceptBlocks();
   }
 
   add(evt: PEvent, routes: PreparedRoutes): void {
@@ -212,6 +247,9 @@ export class PourRecordWriter {
     this.int(this.fixed.id(F_STRFORMAT, evt.StrTimeFormat));
     this.int(this.fixed.id(F_STAGE, evt.Stage));
     this.int(this.needs.raw ? this.fixed.id(F_RAW, evt.Line.Raw) : -1);
+    const block = blockOf(evt);
+    if (block === null) this.int(-1);
+    else this.block(block);
     this.pos = 0;
     this.map(evt.Meta);
     if (this.needs.enriched) {
@@ -250,7 +288,7 @@ export class PourRecordWriter {
     const out = new Uint8Array(tAt + eBytes + rBytes + strs.length);
     const header = new Int32Array(out.buffer, 0, HEADER_INTS);
     const flags = (this.needs.wholeEvents ? 0 : LAZY) | (this.table ? TABLE : 0);
-    header.set([MAGIC, flags, c.lines, c.parsed, c.unparsed, c.whitelisted, c.dropped, this.events, this.ni, this.nf, strs.length, this.nr]);
+    header.set([MAGIC, flags, c.lines, c.parsed, c.unparsed, c.whitelisted, c.dropped, this.events, this.ni, this.nf, strs.length, this.nr, this.wid, this.epoch]);
     new Float64Array(out.buffer, HEADER_BYTES, this.nf).set(this.floats.subarray(0, this.nf));
     new Int32Array(out.buffer, HEADER_BYTES + fBytes, this.ni).set(this.ints.subarray(0, this.ni));
     if (this.table) {
@@ -261,6 +299,11 @@ export class PourRecordWriter {
     // pack() returns a view on msgpackr's scratch buffer: copied here into a buffer of our own.
     out.set(strs, tAt + eBytes + rBytes);
     this.ni = this.nf = this.events = this.nr = 0;
+    if (this.nBlocks >= MAX_WIRE_BLOCKS) {
+      this.gen = nextGen++;
+      this.epoch++;
+      this.nBlocks = 0;
+    }
     this.strings = [];
     this.ids = new Map();
     this.byKey.clear();
@@ -270,6 +313,28 @@ export class PourRecordWriter {
     this.lastText = null;
     this.lastClock = null;
     return out;
+  }
+
+  /** The event's block: its batch number, or its entries the first time in this batch; then where they go. */
+  private block(b: StaticsBlock): void {
+    if (b.gen === this.gen) {
+      this.int(b.wireId);
+    } else {
+      b.gen = this.gen;
+      b.wireId = this.nBlocks++;
+      this.int(NEW_BLOCK);
+      this.int(b.wireId);
+      this.list(b.meta);
+      this.list(this.needs.enriched ? b.enriched : (b.sourceEnriched ??= sourceOrder(b.enriched)));
+    }
+    this.int(blockMetaAt());
+    this.int(this.needs.enriched ? blockEnrichedAt() : -1);
+  }
+
+  /** A flat [k, v, ...] list: its pair count, then the ids. */
+  private list(kv: readonly string[]): void {
+    this.int(kv.length / 2);
+    for (let i = 0; i < kv.length; i++) this.int(this.sid(kv[i]!));
   }
 
   private eventRecords(e: number, n: number): void {
@@ -407,13 +472,16 @@ export class PourBatch {
     readonly lazy: boolean,
     /** The routes as bucket-table records (null: the writer had no scenarios). */
     readonly table: TableRecords | null,
+    /** The writer's id (its blocks: forgetBlocks) and block epoch. */
+    readonly writer: number,
+    private readonly epoch: number,
   ) {}
 
   static read(buf: Uint8Array): PourBatch {
     if (buf.byteLength < HEADER_BYTES || buf.byteOffset % 8 !== 0) throw new RangeError('pour records: truncated or misaligned buffer');
     const h = new Int32Array(buf.buffer, buf.byteOffset, HEADER_INTS);
     if (h[0] !== MAGIC) throw new RangeError('pour records: not a pour-record buffer (bad magic)');
-    const [, flags, lines, parsed, unparsed, whitelisted, dropped, events, ni, nf, sb, nr] = h as unknown as number[];
+    const [, flags, lines, parsed, unparsed, whitelisted, dropped, events, ni, nf, sb, nr, wid, epoch] = h as unknown as number[];
     const fAt = buf.byteOffset + HEADER_BYTES;
     const iAt = fAt + nf! * 8;
     const tAt = iAt + ni! * 4;
@@ -426,6 +494,7 @@ export class PourBatch {
     return new PourBatch(
       { lines: lines!, parsed: parsed!, unparsed: unparsed!, whitelisted: whitelisted!, dropped: dropped! },
       events!, new Float64Array(buf.buffer, fAt, nf), new Int32Array(buf.buffer, iAt, ni), strings, (flags! & LAZY) !== 0, table,
+      wid!, epoch!,
     );
   }
 
@@ -470,6 +539,21 @@ export class PourBatch {
       const k = I[i++]!;
       for (let j = 0; j < k; j++, i += 2) m.set(S[I[i]!]!, S[I[i + 1]!]!);
     };
+    const readList = (): string[] => {
+      const k = 2 * I[i++]!;
+      const out = new Array<string>(k);
+      for (let x = 0; x < k; x++) out[x] = S[I[i++]!]!;
+      return out;
+    };
+    // The writer's blocks, and the last placement of each (events of one source share it).
+    let known = blockTables.get(this.writer);
+    if (known === undefined || known.epoch !== this.epoch) blockTables.set(this.writer, (known = { epoch: this.epoch, blocks: [], refs: [] }));
+    const { blocks, refs } = known;
+    const fillWithBlock = (m: StringMap, ref: BlockRef, which: 0 | 1): void => {
+      const kv = readList();
+      const all = blockEntries(kv, 0, kv.length / 2, ref, which);
+      for (let x = 0; x < all.length; x += 2) m.set(all[x]!, all[x + 1]!);
+    };
     for (let e = 0; e < this.events; e++) {
       const n = I[i++]!;
       routes.clear();
@@ -496,6 +580,22 @@ export class PourBatch {
       }
       const mt = S[I[i++]!]!, strTime = S[I[i++]!]!, strTimeFormat = S[I[i++]!]!, stage = S[I[i++]!]!;
       const rawId = I[i++]!;
+      let ref: BlockRef | null = null;
+      let b = I[i++]!;
+      if (b !== -1) {
+        if (b === NEW_BLOCK) {
+          b = I[i++]!;
+          const meta = readList();
+          blocks[b] = { meta, enriched: readList() };
+          refs[b] = undefined;
+        }
+        if (blocks[b] === undefined) throw new RangeError(`pour records: block ${b} of writer ${this.writer} not received (batches read out of order)`);
+        const metaAt = I[i++]!, enrichedAt = I[i++]!;
+        const last = refs[b];
+        ref = last !== undefined && last.metaAt === metaAt && last.enrichedAt === enrichedAt
+          ? last
+          : (refs[b] = { meta: blocks[b]!.meta, enriched: blocks[b]!.enriched, metaAt, enrichedAt });
+      }
       const lineMs = F[f++]!;
       if (lineMs !== lineDate.getTime()) {
         lineDate = new Date(lineMs);
@@ -518,7 +618,7 @@ export class PourBatch {
           const k = 2 * I[i++]!;
           for (let x = 0; x < k; x++) kv[o++] = S[I[i++]!]!;
         }
-        evt = new PooledEvent(line, mode, stage, Number.isNaN(time) ? null : timeDate, mt, strTime, strTimeFormat, kv, nMeta, nEnriched);
+        evt = new PooledEvent(line, mode, stage, Number.isNaN(time) ? null : timeDate, mt, strTime, strTimeFormat, kv, nMeta, nEnriched, ref);
       } else {
         evt = new PEvent(line);
         evt.ExpectMode = mode;
@@ -528,13 +628,43 @@ export class PourBatch {
         evt.StrTime = strTime;
         evt.StrTimeFormat = strTimeFormat;
         evt.Process = true;
-        fillMap(evt.Meta);
-        fillMap(evt.Enriched);
+        if (ref === null) {
+          fillMap(evt.Meta);
+          fillMap(evt.Enriched);
+        } else {
+          fillWithBlock(evt.Meta, ref, 0);
+          fillWithBlock(evt.Enriched, ref, 1);
+        }
         fillMap(evt.Parsed);
       }
       visit(evt, now, mt, routes);
     }
   }
+}
+
+/** Per writer id (main thread), the blocks it sent in its current epoch (see the wire format). */
+const blockTables = new Map<number, { epoch: number; blocks: ({ meta: string[]; enriched: string[] } | undefined)[]; refs: (BlockRef | undefined)[] }>();
+
+/**
+ * Drops what this thread keeps of the blocks of `writers` (PourBatch.writer), once none of
+ * their batches will be read again: a pool calls it when it closes (its workers' writers end).
+ */
+export function forgetBlocks(writers: Iterable<number>): void {
+  for (const w of writers) blockTables.delete(w);
+}
+
+/** SOURCE_ENRICHED_KEYS' entries of a flat list, in that order (what alerts read of Enriched). */
+function sourceOrder(kv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const key of SOURCE_ENRICHED_KEYS) {
+    for (let i = kv.length - 2; i >= 0; i -= 2) {
+      if (kv[i] === key) {
+        out.push(key, kv[i + 1]!);
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 /**
