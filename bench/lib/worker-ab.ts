@@ -14,9 +14,8 @@
  * triggered by one is charged to whichever runs at that moment.
  */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { arg } from './args.js';
+import { loadWorkerBuild } from './worker-build.js';
 
 const args = process.argv.slice(2);
 const [file, type, aDir, bDir] = args;
@@ -34,41 +33,16 @@ interface Variant {
   batchBytes: number;
 }
 
-/** One build's engine, writer and routes, as a pool worker holds them. */
+/** One build's engine, writer and routes, as a pool worker holds them (worker-build.ts). */
 async function load(dir: string): Promise<Variant> {
-  const at = (m: string): string => pathToFileURL(resolve(dir, m)).href;
-  // Typed as this tree's modules: the other build has the same API (or the A/B is moot).
-  const { DetectionEngine } = (await import(at('pipeline/engine.js'))) as typeof import('../../src/pipeline/engine.js');
-  const { PourRecordWriter } = (await import(at('pipeline/pour-records.js'))) as typeof import('../../src/pipeline/pour-records.js');
-  const { fieldNeeds } = (await import(at('pipeline/field-needs.js'))) as typeof import('../../src/pipeline/field-needs.js');
-  const { PreparedRoutes } = (await import(at('scenarios/engine.js'))) as typeof import('../../src/scenarios/engine.js');
-  const { POOL_BATCH_BYTES } = (await import(at('pipeline/replay.js'))) as typeof import('../../src/pipeline/replay.js');
-  const engine = await DetectionEngine.create({ mode: 'replay', warn: () => {} });
-  // As parse-worker.ts, for a build that has deferred statics (older builds have none).
-  let runDeferred: (evt: Parameters<typeof import('../../src/parse/deferred.js').runDeferred>[0]) => void = () => {};
-  const deferred = (await import(at('parse/deferred.js')).catch(() => null)) as typeof import('../../src/parse/deferred.js') | null;
-  if (deferred && !noDefer.includes(dir)) {
-    const { enableDeferral } = (await import(at('parse/stages.js'))) as typeof import('../../src/parse/stages.js');
-    const set = engine.rules.parsers.set;
-    const post = engine.rules.postoverflows.set;
-    // Builds before the children tails (planTails) defer statics only.
-    enableDeferral(set, deferred.planDeferral(set, engine.scenarios, post), deferred.planTails?.(set, engine.scenarios, post) ?? []);
-    runDeferred = deferred.runDeferred;
-  }
-  const writer = new PourRecordWriter(fieldNeeds(engine.scenarios, engine.rules.postoverflows.set), engine.scenarios);
-  const routes = new PreparedRoutes();
+  const w = await loadWorkerBuild(dir, { defer: !noDefer.includes(dir) });
   const labels = new Map([['type', type!]]);
   return {
     run(batch) {
-      engine.parseBatch(batch, file!, labels, (evt) => {
-        const r = engine.buckets.routeInto(evt, routes);
-        if (r.count > 0) runDeferred(evt);
-        writer.add(evt, r);
-      }, 'file', true);
-      writer.finish({ lines: 0, parsed: 0, unparsed: 0, whitelisted: 0, dropped: 0 });
+      w.run(batch, file!, labels);
     },
-    lines: () => engine.counters.lines,
-    batchBytes: POOL_BATCH_BYTES,
+    lines: () => w.engine.counters.lines,
+    batchBytes: w.batchBytes,
   };
 }
 

@@ -15,10 +15,9 @@
  *        [--dist DIST_DIR] [--config RULES_DIR]
  */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { arg } from './args.js';
 import { cpuMs } from './measure.js';
+import { loadWorkerBuild } from './worker-build.js';
 
 const args = process.argv.slice(2);
 const [file, type] = args;
@@ -28,20 +27,7 @@ if (!file || !type) {
 }
 const rounds = Number(arg(args, 'rounds') ?? 3);
 const dist = arg(args, 'dist');
-const at = (m: string): string => (dist ? pathToFileURL(resolve(dist, `${m}.js`)).href : `../../src/${m}.js`);
-const { DetectionEngine } = (await import(at('pipeline/engine'))) as typeof import('../../src/pipeline/engine.js');
-const { PourRecordWriter } = (await import(at('pipeline/pour-records'))) as typeof import('../../src/pipeline/pour-records.js');
-const { fieldNeeds } = (await import(at('pipeline/field-needs'))) as typeof import('../../src/pipeline/field-needs.js');
-const { PreparedRoutes } = (await import(at('scenarios/engine'))) as typeof import('../../src/scenarios/engine.js');
-const { POOL_BATCH_BYTES } = (await import(at('pipeline/replay'))) as typeof import('../../src/pipeline/replay.js');
-const { planDeferral, planTails, runDeferred } = (await import(at('parse/deferred'))) as typeof import('../../src/parse/deferred.js');
-const { enableDeferral } = (await import(at('parse/stages'))) as typeof import('../../src/parse/stages.js');
-
-const engine = await DetectionEngine.create({ mode: 'replay', configDir: arg(args, 'config'), warn: () => {} });
-const set = engine.rules.parsers.set;
-enableDeferral(set, planDeferral(set, engine.scenarios, engine.rules.postoverflows.set), planTails(set, engine.scenarios, engine.rules.postoverflows.set));
-const writer = new PourRecordWriter(fieldNeeds(engine.scenarios, engine.rules.postoverflows.set), engine.scenarios);
-const routes = new PreparedRoutes();
+const { engine, writer, routes, runDeferred, batchBytes: POOL_BATCH_BYTES } = await loadWorkerBuild(dist ?? null, { configDir: arg(args, 'config') });
 const labels = new Map([['type', type]]);
 
 const buf = readFileSync(file);
