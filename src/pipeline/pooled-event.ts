@@ -153,17 +153,14 @@ export class PooledEvent implements PEvent, FlatMeta {
 
   /** A map of `n` pairs from pair `from` of the flat array (-1: to its end). */
   private build(from: number, n: number): StringMap {
-    const m: StringMap = new Map();
-    const kv = this.kv;
-    const end = n < 0 ? kv.length : 2 * (from + n);
-    for (let i = 2 * from; i < end; i += 2) m.set(kv[i]!, kv[i + 1]!);
-    return m;
+    return mapOf(this.kv, 2 * from, n < 0 ? this.kv.length : 2 * (from + n));
   }
 }
 
-function mapOf(kv: readonly string[]): StringMap {
+/** A map of the [k, v, ...] entries of `kv` in [start, end). */
+function mapOf(kv: readonly string[], start = 0, end = kv.length): StringMap {
   const m: StringMap = new Map();
-  for (let i = 0; i < kv.length; i += 2) m.set(kv[i]!, kv[i + 1]!);
+  for (let i = start; i < end; i += 2) m.set(kv[i]!, kv[i + 1]!);
   return m;
 }
 

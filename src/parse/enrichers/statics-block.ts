@@ -5,7 +5,7 @@
  * and that nothing in the worker reads them after routing but the pour-record writer. Its
  * entries are then a function of the answers (shared memo maps): computed once per distinct
  * answer set, kept here as flat [k, v, ...] lists, and an event holds a reference instead of
- * ~16 map writes. The writer sends a block once per batch and the main thread expands it only
+ * ~16 map writes. A writer sends a block once per epoch (pour-records.ts) and the main thread expands it only
  * when an event's maps are read (pour-records.ts, pooled-event.ts).
  *
  * Without a writer that takes blocks (tests, explain), the entries are copied into the maps:
@@ -14,7 +14,7 @@
 import type { PEvent } from '../../core/event.js';
 
 export class StaticsBlock {
-  /** The writer's batch this block was last sent in, and its index there (pour-records.ts). */
+  /** The writer epoch this block was last sent in, and its id in that epoch (pour-records.ts). */
   gen = -1;
   wireId = -1;
   /** Its Enriched entries of SOURCE_ENRICHED_KEYS, in that order (pour-records.ts), built on first need. */
